@@ -1,0 +1,1 @@
+//! Procedural macros of mellea. Use them through the `mellea` crate.

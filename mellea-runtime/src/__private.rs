@@ -1,0 +1,4 @@
+//! What macro expansions call. Not public API: no stability guarantees.
+
+pub use crate::hooks;
+pub use crate::plugin;

@@ -1,0 +1,232 @@
+//! Value types shared by the payloads of several hook families.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::HookType;
+
+/// A JSON object, used for free-form maps (`user_metadata`, `data`, model options).
+pub type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// Provider options of one call (`temperature`, `max_tokens`, ...), keyed as in
+/// [`model_option`](crate::hooks::model_option).
+pub type ModelOptions = JsonMap;
+
+/// Well-known keys of [`ModelOptions`].
+pub mod model_option {
+    /// `bool`: the call streams its output.
+    pub const STREAM: &str = "stream";
+    /// `f64`: sampling temperature.
+    pub const TEMPERATURE: &str = "temperature";
+    /// `u64`: upper bound of generated tokens.
+    pub const MAX_TOKENS: &str = "max_tokens";
+    /// `f64`: nucleus sampling mass.
+    pub const TOP_P: &str = "top_p";
+    /// `i64`: sampling seed.
+    pub const SEED: &str = "seed";
+    /// `[string]`: sequences that stop generation.
+    pub const STOP_SEQUENCES: &str = "stop";
+}
+
+/// Fields every payload carries.
+///
+/// `hook` is stamped by the dispatcher; the other fields are set by the call site (most leave
+/// them at their defaults, as in the reference).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PayloadBase {
+    /// Session the dispatch belongs to, if any. Session-scoped plugins fire only for dispatches
+    /// of their own session.
+    pub session_id: Option<String>,
+    /// Free-form request correlation id (empty unless the application sets it).
+    pub request_id: String,
+    /// When the payload was built.
+    pub timestamp: SystemTime,
+    /// The hook this payload was dispatched to; `None` until dispatch stamps it.
+    pub hook: Option<HookType>,
+    /// Application metadata carried along unchanged.
+    pub user_metadata: JsonMap,
+}
+
+impl Default for PayloadBase {
+    fn default() -> Self {
+        Self {
+            session_id: None,
+            request_id: String::new(),
+            timestamp: SystemTime::now(),
+            hook: None,
+            user_metadata: JsonMap::new(),
+        }
+    }
+}
+
+/// A shared, type-erased handle to an application object (an action, a context, a tool...).
+///
+/// Cloning shares the object; handlers see the very object the call site passed (no copies),
+/// and can downcast it to the concrete type they know.
+///
+/// ```
+/// use mellea_runtime::hooks::Object;
+/// struct Instruction { text: String }
+/// let action = Object::new(Instruction { text: "summarise".into() });
+/// assert_eq!(action.type_name(), "Instruction");
+/// assert_eq!(action.downcast_ref::<Instruction>().unwrap().text, "summarise");
+/// ```
+#[derive(Clone)]
+pub struct Object {
+    value: Arc<dyn Any + Send + Sync>,
+    type_name: &'static str,
+}
+
+impl Object {
+    /// Wraps a value.
+    pub fn new<T: Any + Send + Sync>(value: T) -> Self {
+        Self::from_arc(Arc::new(value))
+    }
+
+    /// Wraps an already shared value without copying it.
+    pub fn from_arc<T: Any + Send + Sync>(value: Arc<T>) -> Self {
+        Self {
+            value,
+            type_name: short_type_name(std::any::type_name::<T>()),
+        }
+    }
+
+    /// The unqualified name of the wrapped type, e.g. `"Instruction"`.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The wrapped value, if it is a `T`.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.value.downcast_ref()
+    }
+
+    /// The wrapped value as a shared `Arc<T>`, if it is a `T`.
+    pub fn downcast_arc<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.value.clone().downcast().ok()
+    }
+
+    /// Whether two handles share one object.
+    pub fn ptr_eq(&self, other: &Object) -> bool {
+        Arc::ptr_eq(&self.value, &other.value)
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Object<{}>", self.type_name)
+    }
+}
+
+/// Strips module paths and generic arguments' paths: `a::b::Foo<c::Bar>` → `Foo<Bar>`.
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    let head = full.split('<').next().unwrap_or(full);
+    match head.rfind("::") {
+        Some(pos) => &full[pos + 2..],
+        None => full,
+    }
+}
+
+/// The structured output format a call requests (a JSON schema with a name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Format {
+    /// The schema's name (recorded as `mellea.request.format_type`).
+    pub name: String,
+    /// The JSON schema itself.
+    pub schema: serde_json::Value,
+}
+
+impl Format {
+    /// A named JSON schema.
+    pub fn new(name: impl Into<String>, schema: serde_json::Value) -> Self {
+        Self {
+            name: name.into(),
+            schema,
+        }
+    }
+}
+
+/// What went wrong, as hooks see it: an error's message and a low-cardinality class.
+///
+/// Built from the caller's error by reference, so the error itself is returned to the caller
+/// untouched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorInfo {
+    /// `Display` of the error.
+    pub message: String,
+    /// Unqualified Rust type name of the error, e.g. `"BackendError"`.
+    pub type_name: String,
+    /// Low-cardinality class for `error.type`: `"cancelled"`, `"panic"`, a backend-defined
+    /// class such as `"rate_limit"`, or the type name.
+    pub error_type: String,
+}
+
+impl ErrorInfo {
+    /// Describes an error; its class is its type name.
+    pub fn from_error<E: StdError + ?Sized>(error: &E) -> Self {
+        let type_name = short_type_name(std::any::type_name::<E>()).to_owned();
+        Self {
+            message: error.to_string(),
+            error_type: type_name.clone(),
+            type_name,
+        }
+    }
+
+    /// Describes an error from its parts.
+    pub fn new(
+        error_type: impl Into<String>,
+        type_name: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            type_name: type_name.into(),
+            error_type: error_type.into(),
+        }
+    }
+
+    /// The generation's future was dropped before it finished.
+    pub fn cancelled() -> Self {
+        Self::new(
+            "cancelled",
+            "Cancelled",
+            "generation cancelled: its future was dropped before it finished",
+        )
+    }
+
+    /// The generation's body panicked.
+    pub fn panic(message: impl Into<String>) -> Self {
+        Self::new("panic", "Panic", message)
+    }
+}
+
+impl fmt::Display for ErrorInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_name_strips_paths() {
+        assert_eq!(short_type_name("a::b::Foo"), "Foo");
+        assert_eq!(short_type_name("Foo"), "Foo");
+        assert_eq!(short_type_name("alloc::vec::Vec<a::Bar>"), "Vec<a::Bar>");
+    }
+
+    #[test]
+    fn object_shares_the_value() {
+        let a = Object::new(5u32);
+        let b = a.clone();
+        assert!(a.ptr_eq(&b));
+        assert_eq!(a.downcast_ref::<u32>(), Some(&5));
+        assert_eq!(a.downcast_ref::<u64>(), None);
+    }
+}

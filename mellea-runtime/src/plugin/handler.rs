@@ -1,0 +1,358 @@
+//! What a handler is: an async function from `(&Payload, &HookContext)` to a [`HookResult`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::hooks::{Hook, HookType};
+
+use super::HookContext;
+
+/// A boxed, `Send` future borrowing for `'a`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An error a handler returns. It is logged and counted, and dispatch continues as if the
+/// handler had returned [`HookAction::Continue`].
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a handler returns: an action, or an error that is logged and ignored.
+///
+/// `P` is the hook's patch type; for observe-only hooks it is
+/// [`NoPatch`](crate::hooks::NoPatch), so [`HookAction::Modify`] cannot be built.
+pub type HookResult<P = crate::hooks::NoPatch> = Result<HookAction<P>, HandlerError>;
+
+/// What a handler asks the dispatcher to do.
+#[derive(Debug)]
+#[must_use]
+pub enum HookAction<P> {
+    /// Go on unchanged.
+    Continue,
+    /// Change the payload's writable fields (SEQUENTIAL and TRANSFORM handlers only; other
+    /// modes' patches are discarded).
+    Modify(P),
+    /// Stop the operation (SEQUENTIAL and CONCURRENT handlers only; TRANSFORM, AUDIT and
+    /// FIRE_AND_FORGET blocks are logged and ignored).
+    Block(Violation),
+}
+
+impl<P> From<Violation> for HookAction<P> {
+    fn from(violation: Violation) -> Self {
+        HookAction::Block(violation)
+    }
+}
+
+/// Why a handler blocks an operation.
+///
+/// ```
+/// use mellea_runtime::plugin::Violation;
+/// let v = Violation::new("prompt contains a secret").with_code("PII");
+/// assert_eq!(v.code, "PII");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Violation {
+    /// Human-readable reason.
+    pub reason: String,
+    /// Machine-readable code (may be empty).
+    pub code: String,
+    /// Longer description (defaults to the reason).
+    pub description: String,
+    /// Structured details.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Violation {
+    /// A violation with a reason.
+    pub fn new(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self {
+            description: reason.clone(),
+            reason,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the machine-readable code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = code.into();
+        self
+    }
+
+    /// Sets the longer description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets structured details.
+    pub fn with_details(mut self, details: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// The five execution modes, in the order their phases run.
+///
+/// Phase order dominates priority: every SEQUENTIAL handler runs before any TRANSFORM handler,
+/// whatever their priorities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PluginMode {
+    /// Serial, awaited; may patch; may block.
+    #[default]
+    Sequential,
+    /// Serial, awaited; may patch; a block is suppressed with a warning.
+    Transform,
+    /// Serial, awaited; sees the patched payload; cannot patch or block.
+    Audit,
+    /// Run concurrently; cannot patch; the first block wins and cancels the rest.
+    Concurrent,
+    /// Spawned, not awaited; sees the final payload; cannot patch or block.
+    FireAndForget,
+}
+
+impl PluginMode {
+    /// Every mode, in phase order.
+    pub const ALL: [PluginMode; 5] = [
+        PluginMode::Sequential,
+        PluginMode::Transform,
+        PluginMode::Audit,
+        PluginMode::Concurrent,
+        PluginMode::FireAndForget,
+    ];
+
+    /// The mode's name, e.g. `"fire_and_forget"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PluginMode::Sequential => "sequential",
+            PluginMode::Transform => "transform",
+            PluginMode::Audit => "audit",
+            PluginMode::Concurrent => "concurrent",
+            PluginMode::FireAndForget => "fire_and_forget",
+        }
+    }
+
+    /// Whether patches of handlers in this mode are applied.
+    pub const fn may_patch(self) -> bool {
+        matches!(self, PluginMode::Sequential | PluginMode::Transform)
+    }
+
+    /// Whether handlers in this mode can block.
+    pub const fn may_block(self) -> bool {
+        matches!(self, PluginMode::Sequential | PluginMode::Concurrent)
+    }
+
+    /// Whether writes to the context state are merged back for later handlers.
+    pub const fn merges_state(self) -> bool {
+        matches!(
+            self,
+            PluginMode::Sequential | PluginMode::Transform | PluginMode::Concurrent
+        )
+    }
+}
+
+impl fmt::Display for PluginMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no mode.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown plugin mode `{0}`: expected one of sequential, transform, audit, concurrent, fire_and_forget"
+)]
+pub struct UnknownPluginMode(pub String);
+
+impl FromStr for PluginMode {
+    type Err = UnknownPluginMode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PluginMode::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownPluginMode(s.to_owned()))
+    }
+}
+
+/// Priority of handlers that set none; lower runs first.
+pub const DEFAULT_PRIORITY: i32 = 50;
+
+/// A handler of hook `H`.
+///
+/// Implemented for every `Fn(&Payload, &HookContext) -> BoxFuture<HookResult<Patch>>`:
+///
+/// ```
+/// use mellea_runtime::hooks::GenerationPostCall;
+/// use mellea_runtime::plugin::{HookAction, HookFn};
+/// let recorder = HookFn::new::<GenerationPostCall, _>("latency_logger", |payload, _ctx| {
+///     Box::pin(async move {
+///         println!("{} ms", payload.latency_ms);
+///         Ok(HookAction::Continue)
+///     })
+/// });
+/// assert_eq!(recorder.name(), "latency_logger");
+/// ```
+pub trait Handler<H: Hook>: Send + Sync + 'static {
+    /// Runs the handler.
+    fn call<'a>(
+        &'a self,
+        payload: &'a H::Payload,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, HookResult<H::Patch>>;
+}
+
+impl<H, F> Handler<H> for F
+where
+    H: Hook,
+    F: for<'a> Fn(&'a H::Payload, &'a HookContext) -> BoxFuture<'a, HookResult<H::Patch>>
+        + Send
+        + Sync
+        + 'static,
+{
+    fn call<'a>(
+        &'a self,
+        payload: &'a H::Payload,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, HookResult<H::Patch>> {
+        self(payload, ctx)
+    }
+}
+
+/// A handler that is a method of a shared plugin value.
+pub(crate) struct MethodHandler<T, F> {
+    pub(crate) target: Arc<T>,
+    pub(crate) method: F,
+}
+
+impl<H, T, F> Handler<H> for MethodHandler<T, F>
+where
+    H: Hook,
+    T: Send + Sync + 'static,
+    F: for<'a> Fn(&'a T, &'a H::Payload, &'a HookContext) -> BoxFuture<'a, HookResult<H::Patch>>
+        + Send
+        + Sync
+        + 'static,
+{
+    fn call<'a>(
+        &'a self,
+        payload: &'a H::Payload,
+        ctx: &'a HookContext,
+    ) -> BoxFuture<'a, HookResult<H::Patch>> {
+        (self.method)(&self.target, payload, ctx)
+    }
+}
+
+/// A handler with its hook type erased, so handlers of all hooks can share one table.
+#[derive(Clone)]
+pub(crate) struct ErasedHandler {
+    hook: HookType,
+    typed: Arc<dyn Any + Send + Sync>,
+}
+
+/// The concrete type stored behind [`ErasedHandler`] for hook `H`.
+struct TypedHandler<H: Hook>(Box<dyn Handler<H>>);
+
+impl ErasedHandler {
+    pub(crate) fn new<H: Hook>(handler: impl Handler<H>) -> Self {
+        Self {
+            hook: H::TYPE,
+            typed: Arc::new(TypedHandler::<H>(Box::new(handler))),
+        }
+    }
+
+    pub(crate) fn hook(&self) -> HookType {
+        self.hook
+    }
+
+    /// The typed handler; `None` only if `H` is not the hook it was built for, which the
+    /// registry's per-hook tables rule out.
+    pub(crate) fn typed<H: Hook>(&self) -> Option<&dyn Handler<H>> {
+        self.typed
+            .downcast_ref::<TypedHandler<H>>()
+            .map(|t| t.0.as_ref())
+    }
+}
+
+/// One handler subscription before registration: hook, mode, optional priority, handler.
+#[derive(Clone)]
+pub struct HookSpec {
+    pub(crate) mode: PluginMode,
+    pub(crate) priority: Option<i32>,
+    pub(crate) handler: ErasedHandler,
+}
+
+impl HookSpec {
+    /// The hook this spec subscribes to.
+    pub fn hook(&self) -> HookType {
+        self.handler.hook()
+    }
+
+    /// The spec's mode.
+    pub fn mode(&self) -> PluginMode {
+        self.mode
+    }
+
+    /// The spec's own priority, if it sets one.
+    pub fn priority(&self) -> Option<i32> {
+        self.priority
+    }
+}
+
+impl fmt::Debug for HookSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookSpec")
+            .field("hook", &self.hook())
+            .field("mode", &self.mode)
+            .field("priority", &self.priority)
+            .finish()
+    }
+}
+
+/// A standalone handler function with its name, mode and priority.
+///
+/// The registry names it by `name`; `#[hook]` on a free function uses the function's path.
+#[derive(Clone, Debug)]
+pub struct HookFn {
+    name: String,
+    spec: HookSpec,
+}
+
+impl HookFn {
+    /// A SEQUENTIAL handler of hook `H` with the default priority.
+    pub fn new<H: Hook, F: Handler<H>>(name: impl Into<String>, handler: F) -> Self {
+        Self {
+            name: name.into(),
+            spec: HookSpec {
+                mode: PluginMode::Sequential,
+                priority: None,
+                handler: ErasedHandler::new::<H>(handler),
+            },
+        }
+    }
+
+    /// Sets the mode.
+    #[must_use]
+    pub fn with_mode(mut self, mode: PluginMode) -> Self {
+        self.spec.mode = mode;
+        self
+    }
+
+    /// Sets the priority (lower runs first).
+    #[must_use]
+    pub fn with_priority(mut self, priority: i32) -> Self {
+        self.spec.priority = Some(priority);
+        self
+    }
+
+    /// The registry name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The subscription.
+    pub fn spec(&self) -> &HookSpec {
+        &self.spec
+    }
+}
