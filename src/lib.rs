@@ -22,7 +22,7 @@
 
 pub use mellea_runtime::plugin::{
     HookAction, HookContext, HookResult, Plugin, PluginMode, PluginRegistry, PluginSet, Violation,
-    global, has_listeners,
+    global, has_any_listener, has_listeners,
 };
 pub use mellea_runtime::{PluginViolation, RegistrationError, error, hooks, plugin};
 

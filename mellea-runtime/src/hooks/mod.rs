@@ -112,6 +112,11 @@ macro_rules! define_hook_types {
                 }
             }
 
+            /// This hook's bit in a [`HookMask`].
+            pub const fn bit(self) -> u32 {
+                1 << (self as u32)
+            }
+
             /// Dense index in `0..HOOK_COUNT`, used for per-hook tables.
             pub(crate) const fn index(self) -> usize {
                 self as usize
@@ -146,14 +151,57 @@ macro_rules! define_hook_types {
     };
 }
 
-/// Number of hook types.
+/// Number of hook types (at most 32: [`HookMask`] is a `u32`).
 pub const HOOK_COUNT: usize = 27;
+const _: () = assert!(HOOK_COUNT <= 32);
 
 for_each_hook!(define_hook_types);
 
 impl fmt::Display for HookType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A set of hook types, one bit each.
+///
+/// ```
+/// use mellea_runtime::hooks::{HookMask, HookType};
+/// assert!(HookMask::CHAT_GENERATION.contains(HookType::GenerationPostCall));
+/// assert!(!HookMask::CHAT_GENERATION.contains(HookType::GenerationBatchPostCall));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct HookMask(u32);
+
+impl HookMask {
+    /// No hook.
+    pub const EMPTY: HookMask = HookMask(0);
+    /// The hooks of one chat generation: pre-call, post-call, error and event.
+    pub const CHAT_GENERATION: HookMask = HookMask::EMPTY
+        .with(HookType::GenerationPreCall)
+        .with(HookType::GenerationPostCall)
+        .with(HookType::GenerationError)
+        .with(HookType::GenerationEvent);
+    /// The hooks of one batch generation: batch pre-call, post-call and error.
+    pub const BATCH_GENERATION: HookMask = HookMask::EMPTY
+        .with(HookType::GenerationBatchPreCall)
+        .with(HookType::GenerationBatchPostCall)
+        .with(HookType::GenerationBatchError);
+
+    /// This mask plus `hook`.
+    #[must_use]
+    pub const fn with(self, hook: HookType) -> HookMask {
+        HookMask(self.0 | hook.bit())
+    }
+
+    /// Whether `hook` is in the mask.
+    pub const fn contains(self, hook: HookType) -> bool {
+        self.0 & hook.bit() != 0
+    }
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
     }
 }
 

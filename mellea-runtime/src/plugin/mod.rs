@@ -49,7 +49,8 @@ pub use handler::{
     PluginMode, UnknownPluginMode, Violation,
 };
 pub use registry::{
-    PluginRegistry, PluginScope, PluginStats, Registration, UnregisterTarget, global, has_listeners,
+    PluginRegistry, PluginScope, PluginStats, Registration, UnregisterTarget, global,
+    has_any_listener, has_listeners,
 };
 
 use std::fmt;

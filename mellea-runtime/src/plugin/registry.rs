@@ -11,7 +11,7 @@ use arc_swap::ArcSwapOption;
 use super::handler::ErasedHandler;
 use super::{DEFAULT_PRIORITY, HookFn, Plugin, PluginHooks, PluginMode, PluginSet, Registrable};
 use crate::error::RegistrationError;
-use crate::hooks::{HOOK_COUNT, HookType};
+use crate::hooks::{HOOK_COUNT, HookMask, HookType};
 
 /// Default time a handler may run before it is abandoned.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,7 +32,16 @@ pub fn global() -> &'static PluginRegistry {
 /// else.
 #[inline(always)]
 pub fn has_listeners(hook: HookType) -> bool {
-    GLOBAL.listeners[hook.index()].load(Ordering::Relaxed) != 0
+    GLOBAL.listening.load(Ordering::Relaxed) & hook.bit() != 0
+}
+
+/// Whether any handler listens to any hook of `hooks` in the process-wide registry: one
+/// relaxed atomic load.
+///
+/// A generation asks this once for its whole family of hooks before it does anything else.
+#[inline(always)]
+pub fn has_any_listener(hooks: HookMask) -> bool {
+    GLOBAL.listening.load(Ordering::Relaxed) & hooks.bits() != 0
 }
 
 /// Which dispatches a registered handler fires for.
@@ -268,7 +277,8 @@ impl fmt::Debug for PluginScope<'_> {
 /// Most applications use the process-wide [`global`] registry; tests and embedders can make
 /// their own.
 pub struct PluginRegistry {
-    pub(crate) listeners: [AtomicU32; HOOK_COUNT],
+    /// Bit `i` is set while hook `i` has at least one handler.
+    pub(crate) listening: AtomicU32,
     pub(crate) tables: [ArcSwapOption<HookTable>; HOOK_COUNT],
     state: Mutex<State>,
     timeout_nanos: AtomicU64,
@@ -292,7 +302,7 @@ impl PluginRegistry {
     /// An empty registry with the default 5 s handler timeout.
     pub const fn new() -> Self {
         Self {
-            listeners: [const { AtomicU32::new(0) }; HOOK_COUNT],
+            listening: AtomicU32::new(0),
             tables: [const { ArcSwapOption::const_empty() }; HOOK_COUNT],
             state: Mutex::new(State {
                 next_id: 0,
@@ -311,7 +321,13 @@ impl PluginRegistry {
     /// Whether any handler listens to `hook`: one relaxed atomic load.
     #[inline(always)]
     pub fn has_listeners(&self, hook: HookType) -> bool {
-        self.listeners[hook.index()].load(Ordering::Relaxed) != 0
+        self.listening.load(Ordering::Relaxed) & hook.bit() != 0
+    }
+
+    /// Whether any handler listens to any hook of `hooks`: one relaxed atomic load.
+    #[inline(always)]
+    pub fn has_any_listener(&self, hooks: HookMask) -> bool {
+        self.listening.load(Ordering::Relaxed) & hooks.bits() != 0
     }
 
     /// Sets how long a handler may run before it is abandoned (`None`: no limit).
@@ -486,10 +502,16 @@ impl PluginRegistry {
                 .cloned()
                 .collect();
             adapters.sort_by_key(|a| (a.mode, a.priority, a.seq));
-            let count = u32::try_from(adapters.len()).unwrap_or(u32::MAX);
-            let table = (!adapters.is_empty()).then(|| Arc::new(HookTable { adapters }));
+            let listened = !adapters.is_empty();
+            let table = listened.then(|| Arc::new(HookTable { adapters }));
             self.tables[index].store(table);
-            self.listeners[index].store(count, Ordering::Relaxed);
+            // Registration holds the state lock, so read-modify-write cannot race another
+            // registration; dispatchers only read the mask.
+            if listened {
+                self.listening.fetch_or(hook.bit(), Ordering::Relaxed);
+            } else {
+                self.listening.fetch_and(!hook.bit(), Ordering::Relaxed);
+            }
         }
     }
 }
