@@ -26,6 +26,8 @@ pub use mellea_runtime::plugin::{
 };
 pub use mellea_runtime::{PluginViolation, RegistrationError, error, hooks, plugin};
 
+pub use mellea_macros::{backend, generation_hook, hook, plugin};
+
 #[doc(hidden)]
 pub use mellea_runtime::__private;
 

@@ -226,6 +226,9 @@ payload! {
         pub provider: Option<String> = None,
         /// The prompt messages (JSON), when the backend exposes them.
         pub prompt: Option<serde_json::Value> = None,
+        /// Whether the call streams its output (beyond the reference, which reads
+        /// `model_options["stream"]`; either one marks a streaming call).
+        pub stream: bool = false,
     }
 }
 
