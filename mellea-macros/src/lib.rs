@@ -1,36 +1,39 @@
 //! Procedural macros of mellea. Use them through the `mellea` crate, which documents them.
 //!
-//! Each entry point is a thin shim over an `expand(args, item) -> syn::Result<TokenStream2>`
-//! function; parsing, validation and code generation live in separate modules per attribute.
+//! Each entry point is a thin shim over an `expand(args, item) -> TokenStream2` function of its
+//! own module; inside each module, parsing, validation and code generation are separate.
+//! On a mistake the expansion is the user's item unchanged plus spanned errors, so one mistake
+//! gives one error.
 
 use proc_macro::TokenStream;
+
+mod backend;
+mod hook;
+mod plugin;
 
 /// Declares a plugin: `#[plugin(name = "...", priority = N)]` on an inherent `impl` block whose
 /// async methods carry `#[hook("hook_name", mode = ..., priority = N)]`.
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    plugin::expand(args.into(), item.into()).into()
 }
 
 /// Declares a hook handler: on a method inside a `#[plugin]` impl, or on a free async fn.
 #[proc_macro_attribute]
 pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    hook::expand(args.into(), item.into()).into()
 }
 
 /// Instruments a backend: `#[backend(provider = "...")]` on an impl block whose generation
-/// methods carry `#[generation_hook(chat | batch | stream)]`.
+/// methods carry `#[generation_hook(chat | batch)]`.
 #[proc_macro_attribute]
 pub fn backend(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    backend::expand(args.into(), item.into()).into()
 }
 
-/// Marks a backend method as a generation; only valid inside a `#[backend]` impl.
+/// Marks a backend method as a generation; only valid inside a `#[backend]` impl, which
+/// consumes it.
 #[proc_macro_attribute]
 pub fn generation_hook(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    backend::expand_stray_generation_hook(args.into(), item.into()).into()
 }
