@@ -8,6 +8,7 @@
 use proc_macro::TokenStream;
 
 mod backend;
+mod common;
 mod hook;
 mod plugin;
 

@@ -66,6 +66,7 @@ impl Usage {
 
     /// Field-wise sum; a field is `Some` when either side has it.
     #[must_use]
+    #[allow(clippy::should_implement_trait)] // by-value helper; `Usage + Usage` is not offered
     pub fn add(self, other: Usage) -> Usage {
         fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
             match (a, b) {

@@ -201,6 +201,7 @@ impl PluginRegistry {
     }
 }
 
+#[allow(clippy::manual_async_fn)] // spelled out: the spawned task must be `Send + 'static`
 fn fire_and_forget_task<H: Hook>(
     adapter: Arc<Adapter>,
     payload: Arc<H::Payload>,
