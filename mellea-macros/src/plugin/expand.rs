@@ -90,8 +90,24 @@ pub(crate) fn plugin_impl(
     let header = &block.header;
     let (impl_generics, _, where_clause) = header.generics.split_for_impl();
     let self_ty = &header.self_ty;
-    // Spanned on the plugin type: "`X` cannot be shared between threads safely" lands there.
-    let plugin_trait = quote_spanned!(self_ty.span()=> ::mellea::__private::Plugin);
+    // `Plugin` requires `Send + Sync + 'static`. Stating it as a where clause, spanned on the
+    // plugin type, makes a type that is not `Sync` one error there; otherwise the supertrait,
+    // the subscriptions and every handler future would each report it again. For a generic
+    // plugin type the clause limits the impl to the parameters that satisfy it.
+    let span = self_ty.span();
+    let plugin_trait = quote_spanned!(span=> ::mellea::__private::Plugin);
+    let mut predicates: Vec<TokenStream> = where_clause
+        .map(|clause| {
+            clause
+                .predicates
+                .iter()
+                .map(ToTokens::to_token_stream)
+                .collect()
+        })
+        .unwrap_or_default();
+    predicates.push(quote_spanned! {span=>
+        #self_ty: ::core::marker::Send + ::core::marker::Sync + 'static
+    });
     let name = args
         .name
         .as_ref()
@@ -107,7 +123,7 @@ pub(crate) fn plugin_impl(
     let subscriptions = handlers.iter().map(|handler| subscription(handler, &hooks));
     quote! {
         #[automatically_derived]
-        impl #impl_generics #plugin_trait for #self_ty #where_clause {
+        impl #impl_generics #plugin_trait for #self_ty where #(#predicates),* {
             fn name(&self) -> &str {
                 #name
             }
