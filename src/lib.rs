@@ -31,6 +31,10 @@ pub use mellea_macros::{backend, generation_hook, hook, plugin};
 #[doc(hidden)]
 pub use mellea_runtime::__private;
 
+// #[plugin] / #[hook]: the macro crate's hook table, checked against the runtime's by a test.
+#[doc(hidden)]
+pub use mellea_macros::__hook_table;
+
 /// Registers an item in the process-wide registry for every dispatch.
 pub fn register(
     item: impl Into<plugin::Registrable>,

@@ -38,3 +38,11 @@ pub fn backend(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn generation_hook(args: TokenStream, item: TokenStream) -> TokenStream {
     backend::expand_stray_generation_hook(args.into(), item.into()).into()
 }
+
+/// Not public API: the hook table of `#[hook]` as `[(&str, HookType); 27]`, for the facade test
+/// proving it agrees with the runtime's `HookType::ALL`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __hook_table(input: TokenStream) -> TokenStream {
+    common::hook_table::expand_table(input.into()).into()
+}

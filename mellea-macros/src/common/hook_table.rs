@@ -243,6 +243,38 @@ impl HookRow {
     }
 }
 
+/// `__hook_table!()`: the table as `[(&str, HookType); 27]`, plus compile-time proof that each
+/// row's payload and patch are its marker's `Hook::Payload` and `Hook::Patch`.
+pub(crate) fn expand_table(input: TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new_spanned(input, "`__hook_table!` takes no arguments")
+            .to_compile_error();
+    }
+    let span = Span::call_site();
+    let rows = HOOKS.iter().map(|row| {
+        let name = row.name;
+        let marker = row.marker_path(span);
+        quote_spanned!(span=> (#name, <#marker as ::mellea::__private::Hook>::TYPE))
+    });
+    let type_checks = HOOKS.iter().map(|row| {
+        let marker = row.marker_path(span);
+        let payload = row.payload_path(span);
+        let patch = row.patch_path(span);
+        quote_spanned! {span=>
+            let _: fn(<#marker as ::mellea::__private::Hook>::Payload) -> #payload = |same| same;
+            let _: fn(<#marker as ::mellea::__private::Hook>::Patch) -> #patch = |same| same;
+        }
+    });
+    quote_spanned! {span=>
+        {
+            let _types_agree = || {
+                #(#type_checks)*
+            };
+            [#(#rows),*]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
