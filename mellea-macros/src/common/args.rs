@@ -75,11 +75,21 @@ pub(crate) fn unknown_key(key: &Ident, attribute: &str, known: &[&str], errors: 
     errors.spanned(key, message);
 }
 
+/// `value` without the invisible group `macro_rules!` puts around a forwarded `$x:literal` or
+/// `$x:expr`.
+fn ungrouped(value: &Expr) -> &Expr {
+    match value {
+        Expr::Group(group) => ungrouped(&group.expr),
+        _ => value,
+    }
+}
+
 /// A priority: an integer literal, optionally negative, that fits an `i32`.
 pub(crate) fn priority_value(value: &Expr, errors: &mut Errors) -> Option<(i32, Span)> {
+    let value = ungrouped(value);
     let (negative, literal) = match value {
         Expr::Lit(lit) => (false, &lit.lit),
-        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => match &*unary.expr {
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => match ungrouped(&unary.expr) {
             Expr::Lit(lit) => (true, &lit.lit),
             _ => return not_an_integer(value, errors),
         },
@@ -116,7 +126,7 @@ fn not_an_integer<T>(value: &Expr, errors: &mut Errors) -> Option<T> {
 
 /// A string literal value.
 pub(crate) fn str_value(value: &Expr) -> Option<&LitStr> {
-    match value {
+    match ungrouped(value) {
         Expr::Lit(lit) => match &lit.lit {
             Lit::Str(s) => Some(s),
             _ => None,
@@ -127,7 +137,7 @@ pub(crate) fn str_value(value: &Expr) -> Option<&LitStr> {
 
 /// A bare identifier value, e.g. `audit` in `mode = audit`.
 pub(crate) fn ident_value(value: &Expr) -> Option<&Ident> {
-    match value {
+    match ungrouped(value) {
         Expr::Path(path) if path.qself.is_none() => path.path.get_ident(),
         _ => None,
     }
@@ -202,6 +212,19 @@ mod tests {
             assert_eq!(messages.len(), 1);
             assert!(messages[0].starts_with("priority must be an integer literal"));
         }
+    }
+
+    #[test]
+    fn values_forwarded_by_macro_rules_are_read_through_their_invisible_group() {
+        use proc_macro2::{Delimiter, Group};
+        let invisible = |tokens: TokenStream| Group::new(Delimiter::None, tokens);
+        let (value, messages) = priority(TokenStream::from(proc_macro2::TokenTree::from(invisible(quote!(-4)))));
+        assert_eq!((value, messages), (Some(-4), vec![]));
+        let name = invisible(quote!("generation_pre_call"));
+        let mode = invisible(quote!(audit));
+        let args = parse_args(quote!(#name, mode = #mode)).unwrap();
+        assert!(matches!(&args[0], Arg::Positional(e) if str_value(e).is_some()));
+        assert!(matches!(&args[1], Arg::Named { value, .. } if ident_value(value).unwrap() == "audit"));
     }
 
     #[test]
