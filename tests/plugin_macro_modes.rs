@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use mellea::hooks::{SessionPreInit, SessionPreInitPatch, SessionPreInitPayload};
 use mellea::plugin::{Dispatched, PluginSet};
-use mellea::{
-    HookAction, HookContext, HookResult, PluginRegistry, PluginViolation, Violation,
-};
+use mellea::{HookAction, HookContext, HookResult, PluginRegistry, PluginViolation, Violation};
 
 /// The order handlers ran in.
 #[derive(Clone, Default)]
@@ -113,14 +111,19 @@ async fn sequential_block_stops_dispatch_before_audit_handlers_run() {
     let _guard = registry.register(Guard).unwrap();
     let _auditor = registry.register(Auditor(log.clone())).unwrap();
 
-    let violation = dispatch(&registry, pre_init("openai", "gpt")).await.unwrap_err();
+    let violation = dispatch(&registry, pre_init("openai", "gpt"))
+        .await
+        .unwrap_err();
     assert_eq!(violation.hook, mellea::hooks::HookType::SessionPreInit);
     assert_eq!(violation.reason, "forbidden content detected");
     assert_eq!(violation.code, "POLICY");
     assert_eq!(violation.plugin_name, "guard.session_pre_init");
     let message = violation.to_string();
     assert!(message.contains("session_pre_init") && message.contains("forbidden content detected"));
-    assert!(log.entries().is_empty(), "the AUDIT handler ran after a block");
+    assert!(
+        log.entries().is_empty(),
+        "the AUDIT handler ran after a block"
+    );
 }
 
 // Case 11, standalone handlers.
@@ -162,7 +165,9 @@ async fn a_handler_that_continues_leaves_the_payload_unchanged() {
     let log = Log::default();
     let registry = PluginRegistry::new();
     let _passive = registry.register(Passive(log.clone())).unwrap();
-    let dispatched = dispatch(&registry, pre_init("openai", "gpt")).await.unwrap();
+    let dispatched = dispatch(&registry, pre_init("openai", "gpt"))
+        .await
+        .unwrap();
     assert_eq!(dispatched.payload.backend_name, "openai");
     assert_eq!(dispatched.payload.model_id, "gpt");
     assert_eq!(log.entries(), ["passive"]);
@@ -213,7 +218,9 @@ async fn audit_concurrent_and_fire_and_forget_patches_are_discarded() {
     let _concurrent = registry.register(Concurrent(log.clone())).unwrap();
     let _background = registry.register(Background(log.clone())).unwrap();
 
-    let dispatched = dispatch(&registry, pre_init("openai", "original")).await.unwrap();
+    let dispatched = dispatch(&registry, pre_init("openai", "original"))
+        .await
+        .unwrap();
     assert_eq!(dispatched.payload.model_id, "original");
     assert_eq!(dispatched.payload.backend_name, "openai");
     assert_eq!(log.entries(), ["audit", "concurrent", "background"]);
@@ -269,7 +276,9 @@ async fn transform_patches_apply_and_transform_blocks_are_suppressed() {
     let _rename = registry.register(Rename(log.clone())).unwrap();
     let _objector = registry.register(Objector(log.clone())).unwrap();
 
-    let dispatched = dispatch(&registry, pre_init("a", "original")).await.unwrap();
+    let dispatched = dispatch(&registry, pre_init("a", "original"))
+        .await
+        .unwrap();
     assert_eq!(dispatched.payload.model_id, "renamed");
     assert_eq!(log.entries(), ["rename", "objector"]);
     assert_eq!(registry.stats().suppressed_blocks, 1);
@@ -305,10 +314,15 @@ async fn transforms_chain_in_priority_order() {
     let _b = registry.register(StepB(log.clone())).unwrap();
     let _a = registry.register(StepA(log.clone())).unwrap();
 
-    let dispatched = dispatch(&registry, pre_init("x", "original")).await.unwrap();
+    let dispatched = dispatch(&registry, pre_init("x", "original"))
+        .await
+        .unwrap();
     assert_eq!(log.entries(), ["a", "b"]);
     assert_eq!(dispatched.payload.model_id, "step-a");
-    let options = dispatched.payload.model_options.expect("step b set the options");
+    let options = dispatched
+        .payload
+        .model_options
+        .expect("step b set the options");
     assert_eq!(options["seen"], "step-a");
 }
 
@@ -507,7 +521,10 @@ async fn a_plugin_set_priority_overrides_the_priorities_of_its_items() {
     let _set = registry.register(set).unwrap();
 
     dispatch_unblocked(&registry).await;
-    assert_eq!(*ORDER.lock().unwrap(), ["item@80 in set@5", "standalone@20"]);
+    assert_eq!(
+        *ORDER.lock().unwrap(),
+        ["item@80 in set@5", "standalone@20"]
+    );
 }
 
 // Case 24.

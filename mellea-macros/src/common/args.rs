@@ -218,13 +218,17 @@ mod tests {
     fn values_forwarded_by_macro_rules_are_read_through_their_invisible_group() {
         use proc_macro2::{Delimiter, Group};
         let invisible = |tokens: TokenStream| Group::new(Delimiter::None, tokens);
-        let (value, messages) = priority(TokenStream::from(proc_macro2::TokenTree::from(invisible(quote!(-4)))));
+        let (value, messages) = priority(TokenStream::from(proc_macro2::TokenTree::from(
+            invisible(quote!(-4)),
+        )));
         assert_eq!((value, messages), (Some(-4), vec![]));
         let name = invisible(quote!("generation_pre_call"));
         let mode = invisible(quote!(audit));
         let args = parse_args(quote!(#name, mode = #mode)).unwrap();
         assert!(matches!(&args[0], Arg::Positional(e) if str_value(e).is_some()));
-        assert!(matches!(&args[1], Arg::Named { value, .. } if ident_value(value).unwrap() == "audit"));
+        assert!(
+            matches!(&args[1], Arg::Named { value, .. } if ident_value(value).unwrap() == "audit")
+        );
     }
 
     #[test]
