@@ -14,12 +14,24 @@ mod plugin;
 
 /// Declares a plugin: `#[plugin(name = "...", priority = N)]` on an inherent `impl` block whose
 /// async methods carry `#[hook("hook_name", mode = ..., priority = N)]`.
+///
+/// # Expansion
+///
+/// The impl block without its `#[hook]` attributes, and an `impl Plugin` for its type whose
+/// `hooks` subscribes each handler. On a mistake: the same with only the correct handlers, plus
+/// one spanned error per mistake (a trait impl or a non-impl item is re-emitted as written).
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin::expand(args.into(), item.into()).into()
 }
 
 /// Declares a hook handler: on a method inside a `#[plugin]` impl, or on a free async fn.
+///
+/// # Expansion
+///
+/// On a free function: the function unchanged, and `fn <name>_hook() -> HookFn` registering
+/// it. On a mistake: the function, a `<name>_hook` that never runs, and one spanned error per
+/// mistake, so that uses of either add no errors of their own.
 #[proc_macro_attribute]
 pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     hook::expand(args.into(), item.into()).into()
