@@ -9,7 +9,11 @@ struct Counter {
 #[mellea::plugin(name = "counter")]
 impl Counter {
     #[hook("generation_post_call")]
-    async fn count(&mut self, _payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+    async fn count(
+        &mut self,
+        _payload: &GenerationPostCallPayload,
+        _ctx: &HookContext,
+    ) -> HookResult {
         self.calls += 1;
         Ok(HookAction::Continue)
     }

@@ -10,7 +10,11 @@ impl Recorder {
     const LIMIT: u64 = 10;
 
     #[hook("generation_error")]
-    async fn record(&self, _payload: &mellea::hooks::GenerationErrorPayload, _ctx: &HookContext) -> HookResult {
+    async fn record(
+        &self,
+        _payload: &mellea::hooks::GenerationErrorPayload,
+        _ctx: &HookContext,
+    ) -> HookResult {
         let _ = Self::LIMIT;
         Ok(HookAction::Continue)
     }

@@ -7,7 +7,11 @@ struct Recorder;
 #[mellea::plugin(name = "recorder")]
 impl Recorder {
     #[hook("generation_post_call")]
-    async fn latency(&self, _payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+    async fn latency(
+        &self,
+        _payload: &GenerationPostCallPayload,
+        _ctx: &HookContext,
+    ) -> HookResult {
         Ok(HookAction::Continue)
     }
 

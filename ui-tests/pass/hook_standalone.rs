@@ -47,13 +47,18 @@ async fn main() {
     let direct = swap_model(&SessionPreInitPayload::default(), &HookContext::new())
         .await
         .unwrap();
-    assert!(matches!(direct, HookAction::Modify(patch) if patch.model_id.as_deref() == Some("granite4")));
+    assert!(
+        matches!(direct, HookAction::Modify(patch) if patch.model_id.as_deref() == Some("granite4"))
+    );
 
     let hook = swap_model_hook();
     assert_eq!(hook.name(), format!("{}::swap_model", module_path!()));
     assert_eq!(hook.spec().mode(), mellea::PluginMode::Transform);
     assert_eq!(hook.spec().priority(), Some(10));
-    assert_eq!(audit::watch_hook().name(), format!("{}::audit::watch", module_path!()));
+    assert_eq!(
+        audit::watch_hook().name(),
+        format!("{}::audit::watch", module_path!())
+    );
     assert_eq!(audit::watch_hook().spec().priority(), None);
 
     let registry = PluginRegistry::new();
@@ -65,9 +70,17 @@ async fn main() {
     assert_eq!(model_after(&registry, HookContext::new()).await, "");
 
     // For one session only.
-    let _session = registry.register_for_session("s1", swap_model_hook()).unwrap();
-    assert_eq!(model_after(&registry, HookContext::new().with_session_id("s2")).await, "");
-    assert_eq!(model_after(&registry, HookContext::new().with_session_id("s1")).await, "granite4");
+    let _session = registry
+        .register_for_session("s1", swap_model_hook())
+        .unwrap();
+    assert_eq!(
+        model_after(&registry, HookContext::new().with_session_id("s2")).await,
+        ""
+    );
+    assert_eq!(
+        model_after(&registry, HookContext::new().with_session_id("s1")).await,
+        "granite4"
+    );
     registry.unregister_session("s1");
 
     // As a scope.
@@ -78,7 +91,10 @@ async fn main() {
     assert_eq!(model_after(&registry, HookContext::new()).await, "");
 
     // In a set, next to another handler.
-    let set = PluginSet::new("session", [swap_model_hook().into(), audit::watch_hook().into()]);
+    let set = PluginSet::new(
+        "session",
+        [swap_model_hook().into(), audit::watch_hook().into()],
+    );
     let registration = registry.register(set).unwrap();
     assert_eq!(
         registration.names(),

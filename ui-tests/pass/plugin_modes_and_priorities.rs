@@ -21,7 +21,11 @@ struct Phases {
 #[mellea::plugin(name = "phases", priority = 5)]
 impl Phases {
     #[hook("session_pre_init", mode = fire_and_forget, priority = 1)]
-    async fn last(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn last(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("fire_and_forget");
         Ok(HookAction::Continue)
     }
@@ -35,7 +39,11 @@ struct Early {
 #[mellea::plugin(name = "early", priority = 5)]
 impl Early {
     #[hook("session_pre_init", mode = sequential)]
-    async fn first(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn first(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("sequential@5");
         Ok(HookAction::Continue)
     }
@@ -49,7 +57,11 @@ struct Late {
 #[mellea::plugin(name = "late", priority = 5)]
 impl Late {
     #[hook("session_pre_init", priority = 80)]
-    async fn after(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn after(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("sequential@80");
         Ok(HookAction::Continue)
     }
@@ -62,7 +74,11 @@ struct Middle {
 #[mellea::plugin(name = "middle")]
 impl Middle {
     #[hook("session_pre_init")]
-    async fn default_priority(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn default_priority(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("sequential@50");
         Ok(HookAction::Continue)
     }
@@ -75,9 +91,15 @@ struct Others {
 #[mellea::plugin(name = "others", priority = -10)]
 impl Others {
     #[hook("session_pre_init", mode = transform, priority = 99)]
-    async fn transform(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn transform(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("transform");
-        Ok(HookAction::Modify(SessionPreInitPatch::new().with_model_id("patched".into())))
+        Ok(HookAction::Modify(
+            SessionPreInitPatch::new().with_model_id("patched".into()),
+        ))
     }
 }
 
@@ -88,7 +110,11 @@ struct Watchers {
 #[mellea::plugin(name = "watchers")]
 impl Watchers {
     #[hook("session_pre_init", mode = audit, priority = -100)]
-    async fn audit(&self, payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn audit(
+        &self,
+        payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         assert_eq!(payload.model_id, "patched");
         self.log.push("audit");
         Ok(HookAction::Continue)
@@ -102,7 +128,11 @@ struct Concurrent {
 #[mellea::plugin(name = "concurrent")]
 impl Concurrent {
     #[hook("session_pre_init", mode = concurrent, priority = 0)]
-    async fn concurrent(&self, _payload: &SessionPreInitPayload, _ctx: &HookContext) -> HookResult<SessionPreInitPatch> {
+    async fn concurrent(
+        &self,
+        _payload: &SessionPreInitPayload,
+        _ctx: &HookContext,
+    ) -> HookResult<SessionPreInitPatch> {
         self.log.push("concurrent");
         Ok(HookAction::Continue)
     }

@@ -30,7 +30,11 @@ impl Tally {
     }
 
     #[hook("generation_post_call")]
-    async fn remember(&self, payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+    async fn remember(
+        &self,
+        payload: &GenerationPostCallPayload,
+        _ctx: &HookContext,
+    ) -> HookResult {
         let mut models = self.models.lock().await;
         tokio::task::yield_now().await;
         models.push(payload.generation_id.clone().unwrap_or_default());
@@ -41,7 +45,10 @@ impl Tally {
 static FREE_CALLS: AtomicU64 = AtomicU64::new(0);
 
 #[mellea::hook("generation_pre_call", mode = audit)]
-async fn count_free(_payload: &GenerationPreCallPayload, _ctx: &HookContext) -> HookResult<GenerationPreCallPatch> {
+async fn count_free(
+    _payload: &GenerationPreCallPayload,
+    _ctx: &HookContext,
+) -> HookResult<GenerationPreCallPatch> {
     tokio::task::yield_now().await;
     FREE_CALLS.fetch_add(1, Ordering::Relaxed);
     Ok(HookAction::Continue)
@@ -60,7 +67,10 @@ async fn main() {
             tokio::spawn(async move {
                 for _ in 0..25 {
                     let _ = registry
-                        .dispatch::<GenerationPreCall>(GenerationPreCallPayload::default(), HookContext::new())
+                        .dispatch::<GenerationPreCall>(
+                            GenerationPreCallPayload::default(),
+                            HookContext::new(),
+                        )
                         .await
                         .unwrap();
                     let mut post = GenerationPostCallPayload::default();
