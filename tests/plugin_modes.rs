@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mellea::hooks::{HookType, Object, SessionPreInit, SessionPreInitPatch, SessionPreInitPayload};
+use mellea::hooks::{HookType, Object, SessionPreInit, SessionPreInitPatch};
 use mellea::plugin::{
     BackendInfo, HookAction, HookContext, HookFn, PluginMode, PluginRegistry, PluginStats,
 };

@@ -19,7 +19,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::registry::{Adapter, Counters};
-use super::{HookAction, HookContext, PluginMode, PluginRegistry, StateMap, Violation};
+use super::{BoxFuture, HookAction, HookContext, PluginMode, PluginRegistry, StateMap, Violation};
 use crate::error::PluginViolation;
 use crate::hooks::{Hook, Patch, Payload};
 
@@ -71,7 +71,19 @@ impl PluginRegistry {
     /// Timeouts and FIRE_AND_FORGET spawning use the ambient tokio runtime (with its timer
     /// enabled). Outside a tokio runtime handlers run without a timeout and FIRE_AND_FORGET
     /// handlers run inline, after the other phases.
-    pub async fn dispatch<H: Hook>(
+    ///
+    /// The returned future is boxed: a dispatch's state is large (over a kilobyte), and a call
+    /// site that awaits it inline would carry that size in its own future even when nobody
+    /// listens. Boxing costs one allocation on the listening path only.
+    pub fn dispatch<H: Hook>(
+        &self,
+        payload: H::Payload,
+        ctx: HookContext,
+    ) -> BoxFuture<'_, Result<Dispatched<H::Payload>, PluginViolation>> {
+        Box::pin(self.dispatch_unboxed::<H>(payload, ctx))
+    }
+
+    async fn dispatch_unboxed<H: Hook>(
         &self,
         mut payload: H::Payload,
         ctx: HookContext,
@@ -201,18 +213,17 @@ impl PluginRegistry {
     }
 }
 
-fn fire_and_forget_task<H: Hook>(
+/// One FIRE_AND_FORGET handler call; owns everything it needs, so it can be spawned.
+async fn fire_and_forget_task<H: Hook>(
     adapter: Arc<Adapter>,
     payload: Arc<H::Payload>,
     ctx: HookContext,
     timeout: Option<Duration>,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        match run_handler::<H>(&adapter, &payload, &ctx, timeout).await {
-            Outcome::Action(HookAction::Block(v)) => suppress_block::<H>(&adapter, &v),
-            Outcome::Action(HookAction::Modify(patch)) => discard_patch::<H>(&adapter, &patch),
-            Outcome::Action(HookAction::Continue) | Outcome::Failed => {}
-        }
+) {
+    match run_handler::<H>(&adapter, &payload, &ctx, timeout).await {
+        Outcome::Action(HookAction::Block(v)) => suppress_block::<H>(&adapter, &v),
+        Outcome::Action(HookAction::Modify(patch)) => discard_patch::<H>(&adapter, &patch),
+        Outcome::Action(HookAction::Continue) | Outcome::Failed => {}
     }
 }
 
