@@ -842,6 +842,32 @@ fn without_a_tokio_runtime_fire_and_forget_handlers_run_inline() {
     assert_eq!(log.entries(), ["sequential", "faf"]);
 }
 
+#[test]
+fn runtime_without_timers_runs_handlers_without_a_timeout() {
+    // Built without `enable_time`: arming a timer would panic; dispatch must not.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let registry = PluginRegistry::new();
+    let log = Log::default();
+    register(
+        &registry,
+        recorder("patcher", &log, Sequential, |_| set_model("patched")),
+    );
+    register(&registry, logging("faf", &log, FireAndForget));
+
+    for _ in 0..2 {
+        let mut dispatched = runtime
+            .block_on(dispatch_pre_init(&registry, pre_init("a", "b")))
+            .unwrap();
+        runtime.block_on(dispatched.wait_for_background_tasks());
+        assert_eq!(dispatched.payload.model_id, "patched");
+    }
+
+    assert_eq!(log.entries(), ["patcher", "faf", "patcher", "faf"]);
+    assert_eq!(registry.stats(), PluginStats::default());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Failing handlers: errors, panics, timeouts
 
