@@ -90,16 +90,3 @@ impl ObserveReturn for HookResult<NoPatch> {
         self
     }
 }
-
-/// [`HookFn::new`] with the handler's signature spelled out, so that the closure an expansion
-/// passes gets its higher-ranked signature from this bound.
-pub fn hook_fn<H, F>(name: &'static str, handler: F) -> HookFn
-where
-    H: Hook,
-    F: for<'a> Fn(&'a H::Payload, &'a HookContext) -> BoxFuture<'a, HookResult<H::Patch>>
-        + Send
-        + Sync
-        + 'static,
-{
-    HookFn::new::<H, F>(name, handler)
-}

@@ -117,7 +117,7 @@ pub(crate) fn standalone(
         #[doc = #doc]
         #[must_use]
         #vis fn #companion() -> ::mellea::__private::HookFn {
-            ::mellea::__private::hook_fn::<#marker, _>(
+            ::mellea::__private::HookFn::new::<#marker, _>(
                 ::core::concat!(::core::module_path!(), "::", #name),
                 |#payload, #ctx| #future,
             )

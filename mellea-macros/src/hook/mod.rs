@@ -96,7 +96,9 @@ mod tests {
         );
         let text = quote!(#companion).to_string();
         assert!(
-            text.contains("hook_fn :: < :: mellea :: __private :: hooks :: GenerationPostCall")
+            text.contains(
+                "HookFn :: new :: < :: mellea :: __private :: hooks :: GenerationPostCall"
+            )
         );
         assert!(text.contains("\"log_latency\""));
         assert!(text.contains("PluginMode :: Audit"));
