@@ -18,15 +18,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use opentelemetry::Context;
-use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::context::FutureExt;
 
 /// The context entry holding the session id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct SessionId(Arc<str>);
 
-/// Runs `future` as part of session `id`.
-pub fn in_session<F: Future>(id: impl Into<Arc<str>>, future: F) -> WithContext<F> {
-    future.with_context(with_session(&Context::current(), id))
+/// Runs `future` as part of session `id`, on top of whatever OTel context is current when it
+/// starts running.
+pub fn in_session<F: Future>(
+    id: impl Into<Arc<str>>,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    let id = id.into();
+    async move {
+        let cx = Context::current_with_value(SessionId(id));
+        future.with_context(cx).await
+    }
 }
 
 /// `cx` plus the session `id`.

@@ -76,7 +76,7 @@ impl GenerationOutput for Reply {
 }
 
 /// Echoes the last message. Model options steer it: `sleep_ms` (wait first), `fail` (return
-/// an error), `panic` (panic in the body), `chunks` (stream: number of chunks), `fail_at`
+/// an error), `panic` (panic in the body), `hang` (never finish), `chunks` (stream: number of chunks), `fail_at`
 /// (stream: error instead of that chunk).
 pub struct Echo {
     pub model: String,
@@ -119,6 +119,9 @@ impl Echo {
         *self.calls.lock().unwrap() += 1;
         if let Some(ms) = option_u64(&request, "sleep_ms") {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if request.model_options.contains_key("hang") {
+            std::future::pending::<()>().await;
         }
         if request.model_options.contains_key("panic") {
             panic!("echo body panicked on purpose");

@@ -200,13 +200,15 @@ fn request_parameter(method: &ImplItemFn, kind: PathKind) -> syn::Result<(Ident,
     }
 }
 
+/// `Result<..>`, any path to it, or an alias whose name ends in `Result` (`io::Result`,
+/// `anyhow::Result`, `MyResult`).
 fn is_result(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
             .segments
             .last()
-            .is_some_and(|s| s.ident == "Result"),
+            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
         Type::Group(group) => is_result(&group.elem),
         Type::Paren(paren) => is_result(&paren.elem),
         _ => false,
