@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ImplItemFn, Pat, Type};
+use syn::{FnArg, Ident, ImplItemFn, Pat, Type};
 
 use super::parse::{BackendArgs, PathKind};
 use super::validate::{GenerationMethod, span_or};
@@ -31,40 +31,43 @@ pub(crate) fn instrument(
         PathKind::Chat | PathKind::Stream => quote!(Chat),
         PathKind::Batch => quote!(Batch),
     };
-    let private = quote!(::mellea::__private);
     let return_ty = erase_impl_trait(&generation.return_ty);
     let ok_span = span_or(generation.ok_ty.as_ref(), &generation.return_ty);
     let err_span = span_or(generation.err_ty.as_ref(), &generation.return_ty);
 
-    // Each check is spanned on the user's token it is about, so a type that does not fit
-    // gets one error, there.
+    // Each call that can fail to type-check is spanned, path, arguments and `.await`, on the
+    // user's token it is about, so a type that does not fit gets one error, there.
+    let request_span = generation.request_ty.span();
+    let request_at = Ident::new(&request.to_string(), request_span);
     let begin = quote_spanned! {self_ty.span()=>
-        #private::Generation::begin(#private::GenerationKind::#kind, &self, #provider, #remote)
+        ::mellea::__private::Generation::begin(
+            ::mellea::__private::GenerationKind::#kind, &self, #provider, #remote,
+        )
     };
     let pre_call = match generation.kind {
-        PathKind::Chat => quote!(pre_call),
-        PathKind::Stream => quote!(stream_pre_call),
-        PathKind::Batch => quote!(batch_pre_call),
+        PathKind::Chat => "pre_call",
+        PathKind::Stream => "stream_pre_call",
+        PathKind::Batch => "batch_pre_call",
     };
-    let pre_call = quote_spanned! {generation.request_ty.span()=>
-        __mellea_generation.#pre_call(&mut #request)
+    let pre_call = Ident::new(pre_call, request_span);
+    let pre_call = quote_spanned! {request_span=>
+        __mellea_generation.#pre_call(&mut #request_at).await
     };
     let blocked = quote_spanned! {err_span=>
-        #private::violation_into(__mellea_violation)
+        ::mellea::__private::violation_into(__mellea_violation)
     };
-    let describe = quote!(#private::describe_error!(__mellea_error));
+    let describe = quote!(::mellea::__private::describe_error!(__mellea_error));
+    let output_at = Ident::new("__mellea_output", ok_span);
     let finish = match generation.kind {
         PathKind::Chat | PathKind::Batch => {
             let succeed = match generation.kind {
-                PathKind::Batch => {
-                    quote_spanned!(ok_span=> __mellea_generation.succeed_batch(__mellea_output))
-                }
-                _ => quote_spanned!(ok_span=> __mellea_generation.succeed(__mellea_output)),
+                PathKind::Batch => quote_spanned!(ok_span=> __mellea_generation.succeed_batch(#output_at).await),
+                _ => quote_spanned!(ok_span=> __mellea_generation.succeed(#output_at).await),
             };
             quote! {
                 let __mellea_result = __mellea_generation.run(__mellea_body).await;
                 match &__mellea_result {
-                    ::core::result::Result::Ok(__mellea_output) => #succeed.await,
+                    ::core::result::Result::Ok(#output_at) => #succeed,
                     ::core::result::Result::Err(__mellea_error) => {
                         __mellea_generation.fail(#describe).await
                     }
@@ -82,7 +85,7 @@ pub(crate) fn instrument(
                         ::core::result::Result::Ok(#into_stream)
                     }
                     ::core::result::Result::Err(__mellea_error) => {
-                        __mellea_generation.fail(#private::describe_error!(&__mellea_error)).await;
+                        __mellea_generation.fail(::mellea::__private::describe_error!(&__mellea_error)).await;
                         ::core::result::Result::Err(__mellea_error)
                     }
                 }
@@ -94,7 +97,7 @@ pub(crate) fn instrument(
         let mut #request = #request;
         let mut __mellea_scope = #begin;
         if let ::core::option::Option::Some(__mellea_generation) = &mut __mellea_scope {
-            if let ::core::result::Result::Err(__mellea_violation) = #pre_call.await {
+            if let ::core::result::Result::Err(__mellea_violation) = #pre_call {
                 return ::core::result::Result::Err(#blocked);
             }
         }
