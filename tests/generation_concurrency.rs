@@ -37,10 +37,10 @@ async fn a_thousand_concurrent_generations_with_random_cancellation_each_end_exa
         let sleep_ms = random.next() % 20;
         let mut request = GenerationRequest::new([Message::user(format!("n{i}"))])
             .with_option("sleep_ms", sleep_ms);
-        if random.next() % 10 == 0 {
+        if random.next().is_multiple_of(10) {
             request = request.with_option("fail", true);
         }
-        let timeout_ms = (random.next() % 6 == 0).then(|| random.next() % 20);
+        let timeout_ms = random.next().is_multiple_of(6).then(|| random.next() % 20);
         let task = tokio::spawn(in_session("swarm", async move {
             match timeout_ms {
                 Some(ms) => tokio::time::timeout(Duration::from_millis(ms), echo.generate(request))
@@ -49,7 +49,7 @@ async fn a_thousand_concurrent_generations_with_random_cancellation_each_end_exa
                 None => Some(echo.generate(request).await),
             }
         }));
-        if random.next() % 6 == 0 {
+        if random.next().is_multiple_of(6) {
             tokio::time::sleep(Duration::from_micros(random.next() % 500)).await;
             task.abort();
             aborted += 1;
