@@ -78,7 +78,13 @@ async fn a_thousand_concurrent_generations_with_random_cancellation_each_end_exa
         .filter(|f| matches!(f, Fired::Error { error, .. } if error.error_type == "cancelled"))
         .count();
     assert_eq!(terminals, generations);
-    assert!(generations >= completed, "{generations} generations, {completed} completed");
-    assert!(cancelled > 0 && aborted > 0, "the run must cancel some generations");
+    assert!(
+        generations >= completed,
+        "{generations} generations, {completed} completed"
+    );
+    assert!(
+        cancelled > 0 && aborted > 0,
+        "the run must cancel some generations"
+    );
     mellea::unregister(&registration);
 }

@@ -19,7 +19,10 @@ async fn with_no_listener_methods_run_their_body_and_begin_no_generation() {
         .await
         .unwrap();
     assert_eq!(reply.text, "plain");
-    let replies = echo.generate_batch(BatchGenerationRequest::new(["a"])).await.unwrap();
+    let replies = echo
+        .generate_batch(BatchGenerationRequest::new(["a"]))
+        .await
+        .unwrap();
     assert_eq!(replies.len(), 1);
     let chunks: Vec<_> = echo
         .generate_stream(GenerationRequest::default())
@@ -35,4 +38,18 @@ async fn with_no_listener_methods_run_their_body_and_begin_no_generation() {
     assert_eq!(echo.calls(), 4);
     assert_eq!(live_generations(), 0);
     assert!(!mellea::has_listeners(HookType::GenerationError));
+}
+
+#[test]
+fn print_future_sizes() {
+    let echo = Echo::new();
+    println!(
+        "generation future: {}",
+        std::mem::size_of_val(&echo.generate(GenerationRequest::default()))
+    );
+    println!("request: {}", std::mem::size_of::<GenerationRequest>());
+    println!(
+        "option generation: {}",
+        std::mem::size_of::<Option<mellea::generation::Generation>>()
+    );
 }

@@ -46,7 +46,10 @@ async fn dropping_the_future_mid_call_fires_error_cancelled_once() {
 async fn a_tokio_timeout_cancels_the_generation_and_ends_it_as_cancelled() {
     let (recorder, registration) = record_session("timeout", Recorder::named("timeout"));
     let echo = Echo::new();
-    let slow = in_session("timeout", echo.generate(hello().with_option("sleep_ms", 10_000)));
+    let slow = in_session(
+        "timeout",
+        echo.generate(hello().with_option("sleep_ms", 10_000)),
+    );
     let outcome = tokio::time::timeout(Duration::from_millis(100), slow).await;
     assert!(outcome.is_err(), "the generation should have timed out");
     let fired = recorder.fired();
@@ -60,11 +63,18 @@ async fn a_tokio_timeout_cancels_the_generation_and_ends_it_as_cancelled() {
 async fn a_panicking_body_fires_error_panic_once_and_the_panic_resumes() {
     let (recorder, registration) = record_session("panic", Recorder::named("panic"));
     let joined = tokio::spawn(in_session("panic", async {
-        Echo::new().generate(hello().with_option("panic", true)).await
+        Echo::new()
+            .generate(hello().with_option("panic", true))
+            .await
     }))
     .await;
-    let panic = joined.expect_err("the panic must reach the caller").into_panic();
-    assert_eq!(panic.downcast_ref::<&str>(), Some(&"echo body panicked on purpose"));
+    let panic = joined
+        .expect_err("the panic must reach the caller")
+        .into_panic();
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"echo body panicked on purpose")
+    );
     let fired = recorder.fired();
     assert_each_ended_once(&fired);
     let error = the_error(&fired);
@@ -77,7 +87,9 @@ async fn a_panicking_body_fires_error_panic_once_and_the_panic_resumes() {
 async fn an_aborted_task_ends_its_generation_as_cancelled() {
     let (recorder, registration) = record_session("abort", Recorder::named("abort"));
     let task = tokio::spawn(in_session("abort", async {
-        Echo::new().generate(hello().with_option("sleep_ms", 60_000)).await
+        Echo::new()
+            .generate(hello().with_option("sleep_ms", 60_000))
+            .await
     }));
     while recorder.fired().is_empty() {
         tokio::task::yield_now().await;
@@ -105,8 +117,13 @@ async fn a_consumed_stream_fires_post_call_after_the_last_chunk_with_time_to_fir
     assert_eq!(chunks, ["c0 ", "c1 ", "c2 "]);
     let fired = recorder.fired();
     assert_each_ended_once(&fired);
-    assert!(matches!(&fired[0], Fired::Pre { stream: true, .. }), "{fired:?}");
-    let Some(Fired::Post { text, ttfc, .. }) = fired.last() else { panic!("{fired:?}") };
+    assert!(
+        matches!(&fired[0], Fired::Pre { stream: true, .. }),
+        "{fired:?}"
+    );
+    let Some(Fired::Post { text, ttfc, .. }) = fired.last() else {
+        panic!("{fired:?}")
+    };
     assert_eq!(text.as_deref(), Some("c0 c1 c2 "));
     assert!(ttfc.is_some(), "time to first chunk is recorded");
     mellea::unregister(&registration);
@@ -123,7 +140,14 @@ async fn a_stream_dropped_after_one_chunk_ends_as_cancelled_with_the_partial_out
     .await;
     let fired = recorder.fired();
     assert_each_ended_once(&fired);
-    let Some(Fired::Error { error, partial_text, .. }) = fired.last() else { panic!("{fired:?}") };
+    let Some(Fired::Error {
+        error,
+        partial_text,
+        ..
+    }) = fired.last()
+    else {
+        panic!("{fired:?}")
+    };
     assert_eq!(error.error_type, "cancelled");
     assert_eq!(partial_text.as_deref(), Some("c0 "));
     mellea::unregister(&registration);
@@ -135,12 +159,18 @@ async fn a_stream_error_mid_way_fires_the_error_hook_once_then_the_stream_ends()
     let items: Vec<Result<String, String>> = in_session("stream-err", async {
         let request = hello().with_option("chunks", 4).with_option("fail_at", 1);
         let stream = Echo::new().generate_stream(request).await.unwrap();
-        stream.map(|item| item.map_err(|e| e.to_string())).collect().await
+        stream
+            .map(|item| item.map_err(|e| e.to_string()))
+            .collect()
+            .await
     })
     .await;
     assert_eq!(
         items,
-        [Ok("c0 ".to_owned()), Err("echo failed: stream cut at chunk 1".to_owned())],
+        [
+            Ok("c0 ".to_owned()),
+            Err("echo failed: stream cut at chunk 1".to_owned())
+        ],
         "the stream ends after its first error"
     );
     let fired = recorder.fired();
@@ -152,7 +182,8 @@ async fn a_stream_error_mid_way_fires_the_error_hook_once_then_the_stream_ends()
 
 #[tokio::test]
 async fn a_stream_never_polled_and_dropped_still_ends_once() {
-    let (recorder, registration) = record_session("stream-unread", Recorder::named("stream-unread"));
+    let (recorder, registration) =
+        record_session("stream-unread", Recorder::named("stream-unread"));
     in_session("stream-unread", async {
         let _stream = Echo::new().generate_stream(hello()).await.unwrap();
     })

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use echo_backend::{EchoError, Fired, Recorder, assert_each_ended_once, record_session};
 use mellea::generation::{BackendIdentity, GenerationRequest, Message};
-use mellea::hooks::{GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload, ModelOptions};
+use mellea::hooks::{
+    GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload, ModelOptions,
+};
 use mellea::plugin::{BoxFuture, HookAction, HookContext, HookFn, HookResult};
 use mellea::session::in_session;
 use opentelemetry::Context;
@@ -37,7 +39,11 @@ type TinyResult<T> = Result<T, EchoError>;
 impl<T: AsRef<str> + Send + Sync> ChatBackend for Tiny<T> {
     #[mellea::generation_hook(chat)]
     async fn chat(&self, request: GenerationRequest) -> Result<String, EchoError> {
-        Ok(format!("{}:{}", self.model.as_ref(), request.messages.len()))
+        Ok(format!(
+            "{}:{}",
+            self.model.as_ref(),
+            request.messages.len()
+        ))
     }
 }
 
@@ -51,7 +57,11 @@ impl<T: AsRef<str> + Send + Sync> Tiny<T> {
 
     #[mellea::generation_hook(chat)]
     async fn by_arc(self: Arc<Self>, request: &mut GenerationRequest) -> TinyResult<String> {
-        Ok(request.model_options.get("temperature").map(|t| t.to_string()).unwrap_or_default())
+        Ok(request
+            .model_options
+            .get("temperature")
+            .map(|t| t.to_string())
+            .unwrap_or_default())
     }
 
     #[mellea::generation_hook(chat)]
@@ -91,7 +101,9 @@ fn extend_context<'a>(
 async fn a_trait_impl_with_native_async_fn_fires_its_hooks() {
     let (recorder, registration) = record_session("shape-trait", Recorder::named("shape-trait"));
     let backend = Tiny { model: "m1" };
-    let out = in_session("shape-trait", backend.chat(hello())).await.unwrap();
+    let out = in_session("shape-trait", backend.chat(hello()))
+        .await
+        .unwrap();
     assert_eq!(out, "m1:1");
     let fired = recorder.fired();
     assert_eq!(assert_each_ended_once(&fired), 1);
@@ -107,12 +119,17 @@ async fn mut_self_arc_self_and_mut_request_receivers_work_and_see_patches() {
     recorder.patch = Some(GenerationPreCallPatch::new().with_model_options(options));
     let (recorder, registration) = record_session("shape-receivers", recorder);
     in_session("shape-receivers", async {
-        let mut backend = Tiny { model: String::from("m2") };
+        let mut backend = Tiny {
+            model: String::from("m2"),
+        };
         assert_eq!(backend.by_mut_self(hello()).await.unwrap(), "2");
         let mut request = hello();
         let shared = Arc::new(backend);
         assert_eq!(shared.by_arc(&mut request).await.unwrap(), "0.5");
-        assert_eq!(request.model_options["temperature"], 0.5, "the caller's request was patched");
+        assert_eq!(
+            request.model_options["temperature"], 0.5,
+            "the caller's request was patched"
+        );
     })
     .await;
     assert_eq!(assert_each_ended_once(&recorder.fired()), 2);
@@ -125,12 +142,23 @@ async fn return_and_question_mark_in_the_body_behave_as_in_a_plain_method() {
     in_session("shape-return", async {
         let backend = Tiny { model: "m3" };
         assert_eq!(backend.early_return(hello()).await.unwrap(), "7");
-        assert!(backend.early_return(GenerationRequest::default()).await.is_err());
+        assert!(
+            backend
+                .early_return(GenerationRequest::default())
+                .await
+                .is_err()
+        );
     })
     .await;
     let fired = recorder.fired();
     assert_eq!(assert_each_ended_once(&fired), 2);
-    assert_eq!(fired.iter().filter(|f| matches!(f, Fired::Error { .. })).count(), 1);
+    assert_eq!(
+        fired
+            .iter()
+            .filter(|f| matches!(f, Fired::Error { .. }))
+            .count(),
+        1
+    );
     mellea::unregister(&registration);
 }
 
@@ -139,10 +167,17 @@ async fn the_body_runs_under_the_context_a_pre_call_plugin_put_in_the_generation
     let extender = HookFn::new::<GenerationPreCall, _>("shape-context-extender", extend_context);
     let registration = mellea::register_for_session("shape-context", extender).unwrap();
     let backend = Tiny { model: "m4" };
-    let seen = in_session("shape-context", backend.reads_context(hello())).await.unwrap();
+    let seen = in_session("shape-context", backend.reads_context(hello()))
+        .await
+        .unwrap();
     assert_eq!(seen, "from-plugin");
-    let outside = in_session("shape-context-other", backend.reads_context(hello())).await.unwrap();
-    assert_eq!(outside, "", "without the plugin the body runs under the caller's context");
+    let outside = in_session("shape-context-other", backend.reads_context(hello()))
+        .await
+        .unwrap();
+    assert_eq!(
+        outside, "",
+        "without the plugin the body runs under the caller's context"
+    );
     mellea::unregister(&registration);
 }
 

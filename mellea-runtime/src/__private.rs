@@ -8,6 +8,14 @@ pub use crate::__describe_error as describe_error;
 pub use crate::error::PluginViolation;
 pub use crate::generation::{Generation, GenerationKind};
 
+/// Moves a future to the heap. The listened-to path of a generation runs boxed, so the
+/// future of an instrumented method — what every caller moves around, listened to or not —
+/// stays the size of the bare method's.
+#[inline(always)]
+pub fn boxed<F: core::future::Future>(future: F) -> core::pin::Pin<Box<F>> {
+    Box::pin(future)
+}
+
 /// Converts a plugin's block into the method's error type.
 #[inline(always)]
 pub fn violation_into<E: FromViolation>(violation: PluginViolation) -> E {

@@ -20,7 +20,7 @@ pub(crate) fn instrument(
     args: &BackendArgs,
     self_ty: &Type,
 ) {
-    drop_request_mut(method);
+    make_request_mut(method);
     let request = &generation.request;
     let provider = &args.provider;
     let remote = match &args.remote {
@@ -51,57 +51,35 @@ pub(crate) fn instrument(
     };
     let pre_call = Ident::new(pre_call, request_span);
     let pre_call = quote_spanned! {request_span=>
-        __mellea_generation.#pre_call(&mut #request_at).await
+        ::mellea::__private::boxed(__mellea_generation.#pre_call(&mut #request_at)).await
     };
     let blocked = quote_spanned! {err_span=>
         ::mellea::__private::violation_into(__mellea_violation)
     };
-    let describe = quote!(::mellea::__private::describe_error!(__mellea_error));
-    let output_at = Ident::new("__mellea_output", ok_span);
-    let finish = match generation.kind {
-        PathKind::Chat | PathKind::Batch => {
-            let succeed = match generation.kind {
-                PathKind::Batch => quote_spanned!(ok_span=> __mellea_generation.succeed_batch(#output_at).await),
-                _ => quote_spanned!(ok_span=> __mellea_generation.succeed(#output_at).await),
-            };
-            quote! {
-                let __mellea_result = __mellea_generation.run(__mellea_body).await;
-                match &__mellea_result {
-                    ::core::result::Result::Ok(#output_at) => #succeed,
-                    ::core::result::Result::Err(__mellea_error) => {
-                        __mellea_generation.fail(#describe).await
-                    }
-                }
-                __mellea_result
-            }
-        }
-        PathKind::Stream => {
-            let into_stream = quote_spanned! {ok_span=>
-                __mellea_generation.into_stream(__mellea_stream, |__mellea_error| #describe)
-            };
-            quote! {
-                match __mellea_generation.run(__mellea_body).await {
-                    ::core::result::Result::Ok(__mellea_stream) => {
-                        ::core::result::Result::Ok(#into_stream)
-                    }
-                    ::core::result::Result::Err(__mellea_error) => {
-                        __mellea_generation.fail(::mellea::__private::describe_error!(&__mellea_error)).await;
-                        ::core::result::Result::Err(__mellea_error)
-                    }
-                }
-            }
-        }
+    let describe = quote!(|__mellea_error| ::mellea::__private::describe_error!(__mellea_error));
+    let complete = match generation.kind {
+        PathKind::Chat => quote_spanned! {ok_span=>
+            ::mellea::__private::boxed(__mellea_generation.complete(__mellea_body, #describe)).await
+        },
+        PathKind::Batch => quote_spanned! {ok_span=>
+            ::mellea::__private::boxed(__mellea_generation.complete_batch(__mellea_body, #describe)).await
+        },
+        PathKind::Stream => quote_spanned! {ok_span=>
+            ::mellea::__private::boxed(
+                __mellea_generation.complete_stream(__mellea_body, #describe, #describe),
+            )
+            .await
+        },
     };
     let body = &method.block;
     method.block = syn::parse_quote_spanned! {body.span()=> {
-        let mut #request = #request;
         let mut __mellea_scope = #begin;
         if let ::core::option::Option::Some(__mellea_generation) = &mut __mellea_scope {
             if let ::core::result::Result::Err(__mellea_violation) = #pre_call {
                 return ::core::result::Result::Err(#blocked);
             }
         }
-        let __mellea_body = async move {
+        let __mellea_body = async {
             // The first return edge fixes the block's output type to the method's return type,
             // so `?`, `return` and unsizing coercions in the body behave as in the method itself.
             #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::let_with_type_underscore)]
@@ -113,16 +91,14 @@ pub(crate) fn instrument(
         };
         match __mellea_scope {
             ::core::option::Option::None => __mellea_body.await,
-            ::core::option::Option::Some(mut __mellea_generation) => {
-                #finish
-            }
+            ::core::option::Option::Some(__mellea_generation) => #complete,
         }
     }};
 }
 
-/// The expansion rebinds the request as `let mut`, so a `mut` on the parameter itself would
-/// be unused.
-fn drop_request_mut(method: &mut ImplItemFn) {
+/// Pre-call hooks patch the request in place, so its parameter is made `mut` (rebinding it
+/// instead would cost a move of the whole request on every call).
+fn make_request_mut(method: &mut ImplItemFn) {
     let request = method.sig.inputs.iter_mut().find_map(|arg| match arg {
         FnArg::Typed(typed) => Some(typed),
         FnArg::Receiver(_) => None,
@@ -130,7 +106,7 @@ fn drop_request_mut(method: &mut ImplItemFn) {
     if let Some(typed) = request
         && let Pat::Ident(pat) = &mut *typed.pat
     {
-        pat.mutability = None;
+        pat.mutability = Some(syn::Token![mut](pat.ident.span()));
     }
 }
 

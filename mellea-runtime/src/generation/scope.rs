@@ -15,7 +15,7 @@ use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use serde_json::Value;
 
-use super::{BackendIdentity, BatchOutput, BatchRequest, ChatRequest};
+use super::{BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, StreamChunk};
 use crate::error::PluginViolation;
 use crate::hooks::{
     ErrorInfo, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
@@ -224,7 +224,9 @@ impl Live {
 /// [`HookContext::extensions`]); it is dropped with the generation, so it cannot leak.
 #[must_use = "a generation ends when it is dropped; drive it through pre-call, run and finish"]
 pub struct Generation {
-    live: Option<Live>,
+    /// Boxed so that `Option<Generation>` — what every instrumented method holds, listened to
+    /// or not — stays three words.
+    live: Option<Box<Live>>,
     /// A hook firing in progress: a chunk event, or the terminal hook once `live` is taken.
     pending: Option<BoxFuture<'static, ()>>,
 }
@@ -283,7 +285,7 @@ impl Generation {
             hook_ctx = hook_ctx.with_session_id(session.to_string());
         }
         Generation {
-            live: Some(Live {
+            live: Some(Box::new(Live {
                 kind,
                 id: uuid::Uuid::new_v4().to_string().into(),
                 started: Instant::now(),
@@ -294,7 +296,7 @@ impl Generation {
                 session,
                 prompt: None,
                 _counted: LiveToken::new(),
-            }),
+            })),
             pending: None,
         }
     }
@@ -437,6 +439,61 @@ impl Generation {
         }
     }
 
+    /// Runs a chat generation's body and ends the generation with its outcome: post-call on
+    /// `Ok`, error (described by `describe`) on `Err`, error `"panic"` if it panics.
+    pub async fn complete<O, E, F, D>(mut self, body: F, describe: D) -> Result<O, E>
+    where
+        O: GenerationOutput,
+        F: Future<Output = Result<O, E>>,
+        D: FnOnce(&E) -> ErrorInfo,
+    {
+        let result = self.run(body).await;
+        match &result {
+            Ok(output) => self.succeed(output).await,
+            Err(error) => self.fail(describe(error)).await,
+        }
+        result
+    }
+
+    /// [`complete`](Self::complete) for a batch generation.
+    pub async fn complete_batch<B, E, F, D>(mut self, body: F, describe: D) -> Result<B, E>
+    where
+        B: BatchOutput,
+        F: Future<Output = Result<B, E>>,
+        D: FnOnce(&E) -> ErrorInfo,
+    {
+        let result = self.run(body).await;
+        match &result {
+            Ok(output) => self.succeed_batch(output).await,
+            Err(error) => self.fail(describe(error)).await,
+        }
+        result
+    }
+
+    /// Runs a streaming generation's body; when it returns a stream, the generation ends with
+    /// that stream (see [`into_stream`](Self::into_stream)).
+    pub async fn complete_stream<'a, C, CE, E, F, D, DC>(
+        mut self,
+        body: F,
+        describe: D,
+        describe_chunk_error: DC,
+    ) -> Result<ChunkStream<'a, C, CE>, E>
+    where
+        C: StreamChunk + Send + 'a,
+        CE: Send + 'a,
+        F: Future<Output = Result<ChunkStream<'a, C, CE>, E>>,
+        D: FnOnce(&E) -> ErrorInfo,
+        DC: FnMut(&CE) -> ErrorInfo + Send + 'a,
+    {
+        match self.run(body).await {
+            Ok(stream) => Ok(self.into_stream(stream, describe_chunk_error)),
+            Err(error) => {
+                self.fail(describe(&error)).await;
+                Err(error)
+            }
+        }
+    }
+
     /// Ends a chat generation successfully: fires `generation_post_call` with a view of
     /// `output` and the latency.
     pub async fn succeed<O: GenerationOutput + ?Sized>(&mut self, output: &O) {
@@ -474,7 +531,7 @@ impl Generation {
         let Some(live) = self.live.take() else {
             return false;
         };
-        let terminal = fire(live);
+        let terminal = fire(*live);
         self.pending = Some(match self.pending.take() {
             Some(earlier) => Box::pin(async move {
                 earlier.await;
