@@ -64,3 +64,8 @@ pub fn unregister(target: impl Into<plugin::UnregisterTarget>) {
 pub fn unregister_session(session_id: &str) {
     global().unregister_session(session_id)
 }
+
+/// The README's examples, compiled and run as doctests so they stay correct.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

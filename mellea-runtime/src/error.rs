@@ -10,12 +10,12 @@ use crate::hooks::HookType;
 /// ```
 /// use mellea_runtime::PluginViolation;
 /// use mellea_runtime::hooks::HookType;
-/// let v = PluginViolation {
-///     hook: HookType::GenerationPreCall,
-///     reason: "prompt contains a secret".into(),
-///     code: "PII".into(),
-///     plugin_name: "guard.generation_pre_call".into(),
-/// };
+/// let v = PluginViolation::new(
+///     HookType::GenerationPreCall,
+///     "prompt contains a secret",
+///     "PII",
+///     "guard.generation_pre_call",
+/// );
 /// assert_eq!(v.to_string(), "Plugin blocked generation_pre_call: [PII] prompt contains a secret");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -63,10 +63,21 @@ impl Usage {
         self.total_tokens = Some(tokens);
         self
     }
+}
 
-    /// Field-wise sum; a field is `Some` when either side has it.
-    #[must_use]
-    pub fn add(self, other: Usage) -> Usage {
+/// Field-wise sum (the usage of a whole batch); a field is `Some` when either side has it.
+///
+/// ```
+/// use mellea_runtime::hooks::Usage;
+/// let total = Usage::new(10, 5) + Usage::new(1, 2).with_reasoning_tokens(2);
+/// assert_eq!(total.input_tokens, Some(11));
+/// assert_eq!(total.reasoning_tokens, Some(2));
+/// assert_eq!(total.cache_read_input_tokens, None);
+/// ```
+impl std::ops::Add for Usage {
+    type Output = Usage;
+
+    fn add(self, other: Usage) -> Usage {
         fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
             match (a, b) {
                 (None, None) => None,

@@ -9,6 +9,7 @@
 //! | FIRE_AND_FORGET | spawned | final payload | discarded | logged |
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
@@ -19,7 +20,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::registry::{Adapter, Counters};
-use super::{HookAction, HookContext, PluginMode, PluginRegistry, StateMap, Violation};
+use super::{BoxFuture, HookAction, HookContext, PluginMode, PluginRegistry, StateMap, Violation};
 use crate::error::PluginViolation;
 use crate::hooks::{Hook, Patch, Payload};
 
@@ -68,10 +69,22 @@ impl PluginRegistry {
     /// violation of the SEQUENTIAL or CONCURRENT handler that blocked. Handler errors, panics
     /// and timeouts are logged, counted in [`stats`](Self::stats) and never fail the caller.
     ///
-    /// Timeouts and FIRE_AND_FORGET spawning use the ambient tokio runtime (with its timer
-    /// enabled). Outside a tokio runtime handlers run without a timeout and FIRE_AND_FORGET
-    /// handlers run inline, after the other phases.
-    pub async fn dispatch<H: Hook>(
+    /// Timeouts and FIRE_AND_FORGET spawning use the ambient tokio runtime. On a runtime
+    /// without a timer handlers run without a timeout; outside a tokio runtime, they also run
+    /// without a timeout and FIRE_AND_FORGET handlers run inline, after the other phases.
+    ///
+    /// The returned future is boxed: a dispatch's state is large (over a kilobyte), and a call
+    /// site that awaits it inline would carry that size in its own future even when nobody
+    /// listens. Boxing costs one allocation on the listening path only.
+    pub fn dispatch<H: Hook>(
+        &self,
+        payload: H::Payload,
+        ctx: HookContext,
+    ) -> BoxFuture<'_, Result<Dispatched<H::Payload>, PluginViolation>> {
+        Box::pin(self.dispatch_unboxed::<H>(payload, ctx))
+    }
+
+    async fn dispatch_unboxed<H: Hook>(
         &self,
         mut payload: H::Payload,
         ctx: HookContext,
@@ -201,18 +214,17 @@ impl PluginRegistry {
     }
 }
 
-fn fire_and_forget_task<H: Hook>(
+/// One FIRE_AND_FORGET handler call; owns everything it needs, so it can be spawned.
+async fn fire_and_forget_task<H: Hook>(
     adapter: Arc<Adapter>,
     payload: Arc<H::Payload>,
     ctx: HookContext,
     timeout: Option<Duration>,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        match run_handler::<H>(&adapter, &payload, &ctx, timeout).await {
-            Outcome::Action(HookAction::Block(v)) => suppress_block::<H>(&adapter, &v),
-            Outcome::Action(HookAction::Modify(patch)) => discard_patch::<H>(&adapter, &patch),
-            Outcome::Action(HookAction::Continue) | Outcome::Failed => {}
-        }
+) {
+    match run_handler::<H>(&adapter, &payload, &ctx, timeout).await {
+        Outcome::Action(HookAction::Block(v)) => suppress_block::<H>(&adapter, &v),
+        Outcome::Action(HookAction::Modify(patch)) => discard_patch::<H>(&adapter, &patch),
+        Outcome::Action(HookAction::Continue) | Outcome::Failed => {}
     }
 }
 
@@ -234,7 +246,7 @@ async fn run_handler<H: Hook>(
         Err(panic) => return handler_panicked::<H, _>(adapter, counters, panic.as_ref()),
     };
     let finished = match timeout {
-        Some(limit) if tokio::runtime::Handle::try_current().is_ok() => {
+        Some(limit) if tokio::runtime::Handle::try_current().is_ok_and(|rt| has_timer(&rt)) => {
             match tokio::time::timeout(limit, future).await {
                 Ok(finished) => finished,
                 Err(_) => {
@@ -316,6 +328,32 @@ fn discard_patch<H: Hook>(adapter: &Adapter, patch: &H::Patch) {
 
 fn merge(state: &mut StateMap, child: HookContext) {
     state.extend(child.into_state());
+}
+
+/// Whether `runtime` can arm timers.
+///
+/// A runtime built without `enable_time` panics when a timer is created; rather than fail the
+/// caller's operation, handlers there run without a timeout. Learnt once per thread and
+/// runtime (the probe's panic message is printed once by the panic hook).
+fn has_timer(runtime: &tokio::runtime::Handle) -> bool {
+    thread_local! {
+        static KNOWN: Cell<Option<(tokio::runtime::Id, bool)>> = const { Cell::new(None) };
+    }
+    let id = runtime.id();
+    if let Some((known, available)) = KNOWN.get()
+        && known == id
+    {
+        return available;
+    }
+    let available = std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok();
+    if !available {
+        tracing::warn!(
+            "the tokio runtime has no timer (build it with `enable_time` or `enable_all`); \
+             plugin handlers on it run without a timeout"
+        );
+    }
+    KNOWN.set(Some((id, available)));
+    available
 }
 
 fn warn_no_runtime() {

@@ -320,8 +320,37 @@ pub struct HookFn {
 }
 
 impl HookFn {
-    /// A SEQUENTIAL handler of hook `H` with the default priority.
-    pub fn new<H: Hook, F: Handler<H>>(name: impl Into<String>, handler: F) -> Self {
+    /// A SEQUENTIAL handler of hook `H` with the default priority, from a function or closure.
+    ///
+    /// The bound spells out the `Fn` signature (rather than `F: Handler<H>`) so that a closure's
+    /// argument and return types are inferred from `H`: `|payload, ctx| Box::pin(async move {
+    /// ... })` needs no annotations. Handler types that are not functions go through
+    /// [`from_handler`](Self::from_handler).
+    ///
+    /// ```
+    /// use mellea_runtime::hooks::SessionPreInit;
+    /// use mellea_runtime::plugin::{HookAction, HookFn};
+    /// let audit = HookFn::new::<SessionPreInit, _>("audit", |payload, _ctx| {
+    ///     Box::pin(async move {
+    ///         println!("starting a session on {}", payload.model_id);
+    ///         Ok(HookAction::Continue)
+    ///     })
+    /// });
+    /// assert_eq!(audit.spec().priority(), None);
+    /// ```
+    pub fn new<H, F>(name: impl Into<String>, handler: F) -> Self
+    where
+        H: Hook,
+        F: for<'a> Fn(&'a H::Payload, &'a HookContext) -> BoxFuture<'a, HookResult<H::Patch>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        Self::from_handler::<H>(name, handler)
+    }
+
+    /// A SEQUENTIAL handler of hook `H` with the default priority, from any [`Handler`].
+    pub fn from_handler<H: Hook>(name: impl Into<String>, handler: impl Handler<H>) -> Self {
         Self {
             name: name.into(),
             spec: HookSpec {

@@ -196,6 +196,20 @@ impl UnregisterTarget {
     }
 }
 
+/// Several targets at once: `[(&a).into(), (&b).into()].into_iter().collect()`.
+impl<T: Into<UnregisterTarget>> FromIterator<T> for UnregisterTarget {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut all = Self::default();
+        for target in iter {
+            let target = target.into();
+            all.ids.extend(target.ids);
+            all.plugins.extend(target.plugins);
+            all.functions.extend(target.functions);
+        }
+        all
+    }
+}
+
 impl From<&Registration> for UnregisterTarget {
     fn from(registration: &Registration) -> Self {
         Self {
@@ -430,40 +444,49 @@ impl PluginRegistry {
         item: Registrable,
         scope: Scope,
     ) -> Result<Registration, RegistrationError> {
-        let mut state = self.lock();
-        let counters = state.counters.get_or_insert_with(Default::default).clone();
-        let mut planned: Vec<Adapter> = Vec::new();
-        let mut next_id = state.next_id;
+        // Ask plugins for their handlers before taking the lock: `Plugin::hooks` is user code,
+        // which may be slow, may panic, or may itself look at this registry.
+        let mut planned: Vec<PlannedHandler> = Vec::new();
         for (leaf, priority_override) in leaves(item) {
-            for (name, owner, spec_priority, default_priority, mode, handler) in expand_leaf(&leaf)?
-            {
-                if state.by_name.contains_key(&name) || planned.iter().any(|a| a.name == name) {
-                    return Err(RegistrationError::DuplicateName { name });
+            for mut handler in expand_leaf(&leaf)? {
+                if planned.iter().any(|p| p.name == handler.name) {
+                    return Err(RegistrationError::DuplicateName { name: handler.name });
                 }
-                next_id += 1;
-                planned.push(Adapter {
-                    id: next_id,
-                    name,
-                    owner,
-                    mode,
-                    priority: priority_override
-                        .or(spec_priority)
-                        .unwrap_or(default_priority),
-                    seq: next_id,
-                    scope: scope.clone(),
-                    handler,
-                    counters: counters.clone(),
-                });
+                handler.priority_override = priority_override;
+                planned.push(handler);
             }
         }
+
+        let mut state = self.lock();
+        if let Some(taken) = planned.iter().find(|p| state.by_name.contains_key(&p.name)) {
+            return Err(RegistrationError::DuplicateName {
+                name: taken.name.clone(),
+            });
+        }
         // Every check passed: commit the whole registration at once.
-        state.next_id = next_id;
+        let counters = state.counters.get_or_insert_with(Default::default).clone();
         let mut touched = [false; HOOK_COUNT];
         let mut registration = Registration {
             ids: Vec::with_capacity(planned.len()),
             names: Vec::with_capacity(planned.len()),
         };
-        for adapter in planned {
+        for planned in planned {
+            state.next_id += 1;
+            let id = state.next_id;
+            let adapter = Adapter {
+                id,
+                priority: planned
+                    .priority_override
+                    .or(planned.own_priority)
+                    .unwrap_or(planned.default_priority),
+                name: planned.name,
+                owner: planned.owner,
+                mode: planned.mode,
+                seq: id,
+                scope: scope.clone(),
+                handler: planned.handler,
+                counters: counters.clone(),
+            };
             touched[adapter.handler.hook().index()] = true;
             registration.ids.push(adapter.id);
             registration.names.push(adapter.name.clone());
@@ -524,10 +547,21 @@ fn leaves(item: Registrable) -> Vec<(Registrable, Option<i32>)> {
     }
 }
 
-type PlannedHandler = (String, Owner, Option<i32>, i32, PluginMode, ErasedHandler);
+/// One handler a leaf contributes, before it gets an id.
+struct PlannedHandler {
+    name: String,
+    owner: Owner,
+    /// Priority the enclosing sets impose (the outermost set's wins).
+    priority_override: Option<i32>,
+    /// Priority the handler itself declares.
+    own_priority: Option<i32>,
+    /// Priority of the plugin (or the library default for standalone handlers).
+    default_priority: i32,
+    mode: PluginMode,
+    handler: ErasedHandler,
+}
 
-/// The handlers one leaf contributes: `(name, owner, own priority, default priority, mode,
-/// handler)`.
+/// The handlers one leaf contributes.
 fn expand_leaf(leaf: &Registrable) -> Result<Vec<PlannedHandler>, RegistrationError> {
     match leaf {
         Registrable::Plugin(plugin) => {
@@ -544,15 +578,14 @@ fn expand_leaf(leaf: &Registrable) -> Result<Vec<PlannedHandler>, RegistrationEr
             Ok(hooks
                 .specs()
                 .iter()
-                .map(|spec| {
-                    (
-                        format!("{plugin_name}.{}", spec.hook()),
-                        Owner::Plugin(plugin_name.clone()),
-                        spec.priority,
-                        default_priority,
-                        spec.mode,
-                        spec.handler.clone(),
-                    )
+                .map(|spec| PlannedHandler {
+                    name: format!("{plugin_name}.{}", spec.hook()),
+                    owner: Owner::Plugin(plugin_name.clone()),
+                    priority_override: None,
+                    own_priority: spec.priority,
+                    default_priority,
+                    mode: spec.mode,
+                    handler: spec.handler.clone(),
                 })
                 .collect())
         }
@@ -561,14 +594,15 @@ fn expand_leaf(leaf: &Registrable) -> Result<Vec<PlannedHandler>, RegistrationEr
                 return Err(RegistrationError::EmptyName);
             }
             let spec = hook.spec();
-            Ok(vec![(
-                hook.name().to_owned(),
-                Owner::Function(hook.name().to_owned()),
-                spec.priority,
-                DEFAULT_PRIORITY,
-                spec.mode,
-                spec.handler.clone(),
-            )])
+            Ok(vec![PlannedHandler {
+                name: hook.name().to_owned(),
+                owner: Owner::Function(hook.name().to_owned()),
+                priority_override: None,
+                own_priority: spec.priority,
+                default_priority: DEFAULT_PRIORITY,
+                mode: spec.mode,
+                handler: spec.handler.clone(),
+            }])
         }
         // `leaves` flattens sets before expansion, so no set reaches here.
         Registrable::Set(_) => Ok(Vec::new()),
