@@ -33,7 +33,7 @@ impl<O: GenerationOutput> BatchOutput for Vec<O> {
     fn total_usage(&self) -> Option<Usage> {
         self.iter()
             .filter_map(GenerationOutput::usage)
-            .reduce(Usage::add)
+            .reduce(|total, usage| total + usage)
     }
 }
 

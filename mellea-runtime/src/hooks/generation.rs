@@ -114,6 +114,11 @@ impl std::ops::Add for Usage {
 ///     fn text(&self) -> Option<&str> { Some(&self.text) }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say what the generation produced",
+    label = "the `Ok` type of a `#[generation_hook(chat)]` method must implement `mellea::hooks::GenerationOutput`",
+    note = "implement `mellea::hooks::GenerationOutput` for `{Self}` (every method has a default: report what you know, e.g. `usage` and `text`)"
+)]
 pub trait GenerationOutput {
     /// Token counts.
     fn usage(&self) -> Option<Usage> {
