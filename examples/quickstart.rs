@@ -1,22 +1,21 @@
-//! Quickstart: a plugin and a standalone handler around a toy generation.
+//! Quickstart: a backend written with `#[mellea::backend]`, a plugin and a standalone handler.
 //!
-//! Run it with `cargo run --example quickstart`. It registers
-//! - `Guardrails`, a plugin (a plain type implementing `Plugin`) whose SEQUENTIAL
-//!   `generation_pre_call` handler pins the temperature to 0 (a patch) and blocks prompts that
-//!   mention a password (a block), and
+//! Run it with `cargo run --example quickstart`. No network and no API key: the backend is a
+//! deterministic in-process echo. The example registers
+//! - `Guardrails`, a plugin whose SEQUENTIAL `generation_pre_call` handler pins the temperature
+//!   to 0 (a patch the backend then sees) and blocks prompts that mention a password, and
 //! - `latency_logger`, a standalone AUDIT handler of `generation_post_call`,
 //!
-//! then runs two generations through a toy backend function that dispatches the hooks the way
-//! `#[generation_hook]` will: only if someone listens.
+//! then runs two generations: one patched, one blocked before the backend is called.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
+use mellea::generation::{BackendIdentity, GenerationRequest, Message};
 use mellea::hooks::{
-    GenerationPostCall, GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPatch,
-    GenerationPreCallPayload, HookType, ModelOptions, model_option,
+    GenerationOutput, GenerationPostCall, GenerationPreCall, GenerationPreCallPatch,
+    GenerationPreCallPayload, Usage, model_option,
 };
-use mellea::plugin::{BackendInfo, HookContext, HookFn, PluginHooks};
+use mellea::plugin::{HookContext, HookFn, PluginHooks};
 use mellea::{HookAction, HookResult, Plugin, PluginMode, PluginViolation, Violation};
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
@@ -35,6 +34,77 @@ impl Transcript {
     }
 }
 
+/// A deterministic in-process backend: it echoes the last message.
+pub struct Echo;
+
+/// The backend's answer.
+pub struct Reply {
+    pub text: String,
+}
+
+impl GenerationOutput for Reply {
+    fn usage(&self) -> Option<Usage> {
+        Some(Usage::new(8, self.text.split_whitespace().count() as u64))
+    }
+    fn finish_reasons(&self) -> Vec<String> {
+        vec!["stop".into()]
+    }
+    fn text(&self) -> Option<&str> {
+        Some(&self.text)
+    }
+}
+
+/// What can go wrong: here, only a plugin's block.
+#[derive(Debug)]
+pub enum EchoError {
+    Blocked(PluginViolation),
+}
+
+impl std::fmt::Display for EchoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EchoError::Blocked(violation) => violation.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EchoError {}
+
+impl From<PluginViolation> for EchoError {
+    fn from(violation: PluginViolation) -> Self {
+        EchoError::Blocked(violation)
+    }
+}
+
+impl BackendIdentity for Echo {
+    fn model_id(&self) -> &str {
+        "echo-1"
+    }
+}
+
+// The backend carries no hook or telemetry code: the attributes fire `generation_pre_call`
+// before the body (whose patches the body sees) and `generation_post_call` / `generation_error`
+// after it.
+#[mellea::backend(provider = "echo")]
+impl Echo {
+    #[mellea::generation_hook(chat)]
+    pub async fn generate(&self, request: GenerationRequest) -> Result<Reply, EchoError> {
+        let temperature = request
+            .model_options
+            .get(model_option::TEMPERATURE)
+            .cloned()
+            .unwrap_or_default();
+        let prompt = request
+            .messages
+            .last()
+            .map(|m| m.content.as_str())
+            .unwrap_or_default();
+        Ok(Reply {
+            text: format!("echo (temperature {temperature}): {prompt}"),
+        })
+    }
+}
+
 /// A plugin: pins sampling to temperature 0 and refuses prompts that mention a password.
 struct Guardrails {
     transcript: Transcript,
@@ -46,12 +116,7 @@ impl Guardrails {
         payload: &GenerationPreCallPayload,
         _ctx: &HookContext,
     ) -> HookResult<GenerationPreCallPatch> {
-        let prompt = payload
-            .prompt
-            .as_ref()
-            .and_then(|p| p.as_str())
-            .unwrap_or("");
-        if prompt.contains("password") {
+        if payload.prompt_text().contains("password") {
             self.transcript
                 .say("guardrails: blocking a prompt that mentions a password".into());
             return Ok(HookAction::Block(
@@ -91,10 +156,7 @@ impl Plugin for Guardrails {
 fn latency_logger(transcript: &Transcript) -> HookFn {
     let transcript = transcript.clone();
     HookFn::new::<GenerationPostCall, _>("latency_logger", move |payload, ctx| {
-        let model = ctx
-            .get_state("backend_name")
-            .and_then(|name| name.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "unknown".into());
+        let model = ctx.backend().map_or("unknown", |b| b.model_id.as_str());
         transcript.say(format!(
             "latency_logger: {model} answered in {:.3} ms",
             payload.latency_ms
@@ -102,40 +164,6 @@ fn latency_logger(transcript: &Transcript) -> HookFn {
         Box::pin(async { Ok(HookAction::Continue) })
     })
     .with_mode(PluginMode::Audit)
-}
-
-/// A toy backend call, dispatching the hooks as `#[generation_hook]` will.
-async fn generate(prompt: &str) -> Result<String, PluginViolation> {
-    let backend = BackendInfo::new("echo", "echo-1");
-    let started = Instant::now();
-    let mut options = ModelOptions::new();
-    options.insert(model_option::TEMPERATURE.into(), 0.7.into());
-
-    if mellea::has_listeners(HookType::GenerationPreCall) {
-        let mut payload = GenerationPreCallPayload::default();
-        payload.prompt = Some(prompt.into());
-        payload.model_options = options;
-        let ctx = HookContext::new().with_backend(backend.clone());
-        // A block returns the violation instead of calling the model.
-        let dispatched = mellea::global()
-            .dispatch::<GenerationPreCall>(payload, ctx)
-            .await?;
-        options = dispatched.payload.model_options;
-    }
-
-    let temperature = &options[model_option::TEMPERATURE];
-    let reply = format!("echo (temperature {temperature}): {prompt}");
-
-    if mellea::has_listeners(HookType::GenerationPostCall) {
-        let mut payload = GenerationPostCallPayload::default();
-        payload.prompt = prompt.into();
-        payload.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let ctx = HookContext::new().with_backend(backend);
-        let _observed = mellea::global()
-            .dispatch::<GenerationPostCall>(payload, ctx)
-            .await?;
-    }
-    Ok(reply)
 }
 
 /// Registers the plugin and the handler, runs two generations, and unregisters both.
@@ -149,10 +177,13 @@ pub async fn run() -> Transcript {
     let _logger =
         mellea::register(logger.clone()).expect("no other handler is named `latency_logger`");
 
+    let backend = Echo;
     for prompt in ["Write a haiku about Rust", "What is the admin password?"] {
-        match generate(prompt).await {
-            Ok(reply) => transcript.say(format!("reply: {reply}")),
-            Err(violation) => transcript.say(format!("error: {violation}")),
+        let request = GenerationRequest::new([Message::user(prompt)])
+            .with_option(model_option::TEMPERATURE, 0.7);
+        match backend.generate(request).await {
+            Ok(reply) => transcript.say(format!("reply: {}", reply.text)),
+            Err(error) => transcript.say(format!("error: {error}")),
         }
     }
 

@@ -98,7 +98,9 @@ pub use mellea_runtime::plugin::{
     HookAction, HookContext, HookResult, Plugin, PluginMode, PluginRegistry, PluginSet, Violation,
     global, has_any_listener, has_listeners,
 };
-pub use mellea_runtime::{PluginViolation, RegistrationError, error, hooks, plugin};
+pub use mellea_runtime::{
+    PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
+};
 
 pub use mellea_macros::{backend, generation_hook};
 

@@ -39,3 +39,5 @@ pub mod plugin;
 pub mod __private;
 
 pub use error::{PluginViolation, RegistrationError};
+pub mod generation;
+pub mod session;

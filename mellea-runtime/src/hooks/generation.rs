@@ -114,6 +114,11 @@ impl std::ops::Add for Usage {
 ///     fn text(&self) -> Option<&str> { Some(&self.text) }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say what the generation produced",
+    label = "the `Ok` type of a `#[generation_hook(chat)]` method must implement `mellea::hooks::GenerationOutput`",
+    note = "implement `mellea::hooks::GenerationOutput` for `{Self}` (every method has a default: report what you know, e.g. `usage` and `text`)"
+)]
 pub trait GenerationOutput {
     /// Token counts.
     fn usage(&self) -> Option<Usage> {
@@ -240,6 +245,43 @@ payload! {
         /// Whether the call streams its output (beyond the reference, which reads
         /// `model_options["stream"]`; either one marks a streaming call).
         pub stream: bool = false,
+    }
+}
+
+impl GenerationPreCallPayload {
+    /// The text of every prompt message, one per line (empty when the backend exposes no
+    /// prompt). Reads both the GenAI message shape (`{"role", "parts": [{"content"}]}`) and
+    /// plain strings.
+    ///
+    /// ```
+    /// use mellea_runtime::hooks::GenerationPreCallPayload;
+    /// let mut payload = GenerationPreCallPayload::default();
+    /// payload.prompt = Some(serde_json::json!([
+    ///     {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+    ///     {"role": "user", "parts": [{"type": "text", "content": "Hello"}]},
+    /// ]));
+    /// assert_eq!(payload.prompt_text(), "Be brief.\nHello");
+    /// ```
+    pub fn prompt_text(&self) -> String {
+        fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::String(text) => out.push(text.clone()),
+                serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
+                serde_json::Value::Object(map) => {
+                    if let Some(parts) = map.get("parts") {
+                        collect(parts, out);
+                    } else if let Some(content) = map.get("content") {
+                        collect(content, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut lines = Vec::new();
+        if let Some(prompt) = &self.prompt {
+            collect(prompt, &mut lines);
+        }
+        lines.join("\n")
     }
 }
 

@@ -1,0 +1,26 @@
+//! One generation, end to end: the per-call scope that `#[backend]` / `#[generation_hook]`
+//! expansions drive, and the types backends implement for it.
+//!
+//! A generation begins only when some plugin listens to its hooks (one atomic load
+//! otherwise). It then mints a `generation_id`, fires pre-call (whose accepted patch the body
+//! sees), runs the body under the generation's OpenTelemetry context, and fires exactly one of
+//! post-call / error — also when its future is dropped (`error_type = "cancelled"`) or its
+//! body panics (`"panic"`). A streamed generation ends when its stream does.
+//!
+//! Backends implement [`BackendIdentity`]; their methods take a [`ChatRequest`] /
+//! [`BatchRequest`] and return a [`GenerationOutput`](crate::hooks::GenerationOutput), a
+//! [`BatchOutput`] or a [`ChunkStream`] of [`StreamChunk`]s.
+
+mod backend;
+mod error_info;
+mod output;
+mod request;
+mod scope;
+mod stream;
+
+pub use backend::{BackendIdentity, ServerAddress};
+pub use error_info::{ClassifyError, describe};
+pub use output::{BatchOutput, ChunkStream, StreamChunk};
+pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest, Message};
+pub use scope::{Generation, GenerationKind, live_generations};
+pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

@@ -1,0 +1,28 @@
+use mellea::generation::{BackendIdentity, GenerationRequest};
+use mellea::PluginViolation;
+
+#[derive(Debug)]
+struct Error;
+impl From<PluginViolation> for Error {
+    fn from(_: PluginViolation) -> Self {
+        Error
+    }
+}
+
+struct Backend;
+impl BackendIdentity for Backend {
+    fn model_id(&self) -> &str {
+        "m"
+    }
+}
+
+#[mellea::backend(provider = "demo")]
+impl Backend {
+    #[mellea::generation_hook(chat)]
+    async fn chat(&self, _request: GenerationRequest) -> Result<String, Error> {
+        let count: u32 = "not a number";
+        Ok(count.to_string())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+use mellea::generation::BackendIdentity;
+use mellea::PluginViolation;
+
+#[derive(Debug)]
+struct Error;
+impl From<PluginViolation> for Error {
+    fn from(_: PluginViolation) -> Self {
+        Error
+    }
+}
+
+struct Backend;
+impl BackendIdentity for Backend {
+    fn model_id(&self) -> &str {
+        "m"
+    }
+}
+
+#[mellea::backend(provider = "demo")]
+struct Other;
+
+fn main() {}

@@ -1,0 +1,29 @@
+use mellea::generation::{BackendIdentity, GenerationRequest};
+use mellea::PluginViolation;
+
+#[derive(Debug)]
+struct Error;
+impl From<PluginViolation> for Error {
+    fn from(_: PluginViolation) -> Self {
+        Error
+    }
+}
+
+struct Backend;
+impl BackendIdentity for Backend {
+    fn model_id(&self) -> &str {
+        "m"
+    }
+}
+
+struct Reply;
+
+#[mellea::backend(provider = "demo")]
+impl Backend {
+    #[mellea::generation_hook(chat)]
+    async fn chat(&self, _request: GenerationRequest) -> Result<Reply, Error> {
+        Ok(Reply)
+    }
+}
+
+fn main() {}
