@@ -1,13 +1,15 @@
-//! The plugins of `examples/plugins.rs` (module `examples/plugins/catalog.rs`), each exercised
-//! through its own registry.
+//! The example `examples/plugins.rs`: each plugin of its catalog on its own, through a private
+//! registry, and the whole program against its `#[backend]`.
 
-#[path = "../examples/plugins/catalog.rs"]
-mod catalog;
+#[allow(dead_code)] // `main` is the example's entry point, unused here.
+#[path = "../examples/plugins.rs"]
+mod example;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use catalog::{AuditLog, PromptGuard, REDACTED, Redactor, UsageRecord, UsageRecorder};
+use example::catalog::{
+    self, AuditLog, DEFAULT_MAX_TOKENS, PromptGuard, REDACTED, Redactor, UsageRecord, UsageRecorder,
+};
 use mellea::hooks::{
     ErrorInfo, GenerationError, GenerationErrorPayload, GenerationOutput, GenerationPostCall,
     GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, HookType, ModelOptions,
@@ -116,33 +118,29 @@ async fn the_prompt_guard_lets_other_prompts_through() {
 }
 
 #[tokio::test]
-async fn an_allowed_generation_is_redacted_and_counted_and_a_blocked_one_is_not_counted() {
-    // The only test that registers `count_generations`, so the global counter is ours.
+async fn the_standalone_handler_bounds_max_tokens_only_when_unset() {
     let registry = PluginRegistry::new();
-    let _redactor = registry.register(Redactor::new(["user"])).unwrap();
-    let _guard = registry.register(PromptGuard::new(["forbidden"])).unwrap();
-    let _counter = registry
-        .register(catalog::count_generations_hook())
+    let _bound = registry
+        .register(catalog::default_max_tokens_hook())
         .unwrap();
-    let before = catalog::GENERATIONS_STARTED.load(Ordering::Relaxed);
 
-    let allowed = registry
+    let unset = registry
+        .dispatch::<GenerationPreCall>(pre_call("hi", &[]), HookContext::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        unset.payload.model_options["max_tokens"],
+        DEFAULT_MAX_TOKENS
+    );
+
+    let set = registry
         .dispatch::<GenerationPreCall>(
-            pre_call("fine", &[("user", "bob".into())]),
+            pre_call("hi", &[("max_tokens", 64.into())]),
             HookContext::new(),
         )
         .await
         .unwrap();
-    assert_eq!(allowed.payload.model_options["user"], REDACTED);
-    let blocked = registry
-        .dispatch::<GenerationPreCall>(pre_call("forbidden", &[]), HookContext::new())
-        .await;
-    assert!(blocked.is_err());
-
-    assert_eq!(
-        catalog::GENERATIONS_STARTED.load(Ordering::Relaxed) - before,
-        1
-    );
+    assert_eq!(set.payload.model_options["max_tokens"], 64);
 }
 
 #[tokio::test]
@@ -208,4 +206,27 @@ async fn the_usage_recorder_ships_usage_in_the_background() {
         .unwrap();
     dispatched.wait_for_background_tasks().await;
     assert!(records.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn the_example_redacts_bounds_and_records_one_generation_and_blocks_the_other() {
+    let lines = example::run().await;
+
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        r#"gen-1: echo saw options {"max_tokens":512,"temperature":0.2,"user":"[REDACTED]"}"#
+    );
+    assert_eq!(
+        lines[1],
+        "gen-2: Plugin blocked generation_pre_call: [FORBIDDEN_PHRASE] prompt contains the \
+         forbidden phrase \"ignore previous instructions\""
+    );
+    assert_eq!(lines[2], "usage: 8 input, 4 output tokens");
+    assert!(lines[3].starts_with("audit: ok "), "{}", lines[3]);
+    assert!(lines[4].starts_with("audit: error "), "{}", lines[4]);
+    assert!(lines[4].ends_with("(PluginViolation)"), "{}", lines[4]);
+    // Every plugin was scoped to the run.
+    assert!(!mellea::has_listeners(HookType::GenerationPreCall));
+    assert!(!mellea::has_listeners(HookType::GenerationPostCall));
 }

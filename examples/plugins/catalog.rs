@@ -1,12 +1,11 @@
 //! The plugins of `examples/plugins.rs`, in their own module so that `tests/plugin_examples.rs`
-//! exercises exactly this code.
+//! exercises each of them on its own as well as together.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use mellea::hooks::{
     GenerationErrorPayload, GenerationPostCallPayload, GenerationPreCallPatch,
-    GenerationPreCallPayload, Usage,
+    GenerationPreCallPayload, Usage, model_option,
 };
 use mellea::{HookAction, HookContext, HookResult, Violation};
 use tokio::sync::mpsc::UnboundedSender;
@@ -79,11 +78,7 @@ impl PromptGuard {
         payload: &GenerationPreCallPayload,
         _ctx: &HookContext,
     ) -> HookResult<GenerationPreCallPatch> {
-        let prompt = payload
-            .prompt
-            .as_ref()
-            .map(|prompt| prompt.to_string().to_lowercase())
-            .unwrap_or_default();
+        let prompt = payload.prompt_text().to_lowercase();
         match self
             .forbidden
             .iter()
@@ -181,16 +176,23 @@ impl UsageRecorder {
     }
 }
 
-/// Generations started in this process, counted by a standalone handler.
-pub static GENERATIONS_STARTED: AtomicU64 = AtomicU64::new(0);
+/// The `max_tokens` a generation gets when it asks for none.
+pub const DEFAULT_MAX_TOKENS: u64 = 512;
 
 /// A handler needs no plugin type: `#[hook]` on a free function, registered with
-/// `mellea::register(count_generations_hook())`.
-#[mellea::hook("generation_pre_call", mode = audit)]
-pub async fn count_generations(
-    _payload: &GenerationPreCallPayload,
+/// `mellea::register(default_max_tokens_hook())`. Gives every generation that sets no
+/// `max_tokens` a bound; TRANSFORM at priority 1, so later handlers see the bound.
+#[mellea::hook("generation_pre_call", mode = transform, priority = 1)]
+pub async fn default_max_tokens(
+    payload: &GenerationPreCallPayload,
     _ctx: &HookContext,
 ) -> HookResult<GenerationPreCallPatch> {
-    GENERATIONS_STARTED.fetch_add(1, Ordering::Relaxed);
-    Ok(HookAction::Continue)
+    if payload.model_options.contains_key(model_option::MAX_TOKENS) {
+        return Ok(HookAction::Continue);
+    }
+    let mut options = payload.model_options.clone();
+    options.insert(model_option::MAX_TOKENS.into(), DEFAULT_MAX_TOKENS.into());
+    Ok(HookAction::Modify(
+        GenerationPreCallPatch::new().with_model_options(options),
+    ))
 }
