@@ -380,7 +380,7 @@ fn generation_payload_defaults_match_the_reference() {
     assert_eq!(pre.provider, None);
 
     let post = GenerationPostCallPayload::default();
-    assert_eq!(post.prompt, serde_json::Value::String(String::new()));
+    assert_eq!(post.prompt, None);
     assert_eq!(post.model_output, None);
     assert_eq!(post.latency_ms, 0.0);
     assert_eq!(post.generation_id, None);

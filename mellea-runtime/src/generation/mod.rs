@@ -18,9 +18,10 @@ mod request;
 mod scope;
 mod stream;
 
+pub use crate::hooks::{Message, Prompt};
 pub use backend::{BackendIdentity, ServerAddress};
 pub use error_info::{ClassifyError, describe};
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
-pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest, Message};
+pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
 pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

@@ -8,56 +8,7 @@
 
 use serde_json::Value;
 
-use crate::hooks::{Format, ModelOptions, Object, model_option};
-
-/// One message of a chat prompt.
-///
-/// ```
-/// use mellea_runtime::generation::Message;
-/// let m = Message::user("Summarise this.");
-/// assert_eq!(m.role, "user");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// `"system"`, `"user"`, `"assistant"` or `"tool"`.
-    pub role: String,
-    /// The text of the message.
-    pub content: String,
-}
-
-impl Message {
-    /// A message with any role.
-    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self {
-            role: role.into(),
-            content: content.into(),
-        }
-    }
-
-    /// A system message.
-    pub fn system(content: impl Into<String>) -> Self {
-        Self::new("system", content)
-    }
-
-    /// A user message.
-    pub fn user(content: impl Into<String>) -> Self {
-        Self::new("user", content)
-    }
-
-    /// An assistant message.
-    pub fn assistant(content: impl Into<String>) -> Self {
-        Self::new("assistant", content)
-    }
-
-    /// The message in the GenAI semantic conventions' message shape
-    /// (`{"role": ..., "parts": [{"type": "text", "content": ...}]}`).
-    pub fn to_semconv_json(&self) -> Value {
-        serde_json::json!({
-            "role": self.role,
-            "parts": [{ "type": "text", "content": self.content }],
-        })
-    }
-}
+use crate::hooks::{Format, Message, ModelOptions, Object, Prompt, model_option};
 
 /// Whether `model_options` asks for a streamed answer.
 pub(crate) fn stream_requested(model_options: &ModelOptions) -> bool {
@@ -96,9 +47,8 @@ pub trait ChatRequest: Send {
     fn stream(&self) -> bool {
         stream_requested(self.model_options())
     }
-    /// The prompt messages in the GenAI conventions' JSON shape, for hooks and content
-    /// capture; built only when a hook listens.
-    fn prompt(&self) -> Option<Value> {
+    /// The prompt, for hooks and content capture; asked for only when a hook listens.
+    fn prompt(&self) -> Option<Prompt> {
         None
     }
     /// Takes the writable fields back after pre-call hooks ran (patched or not).
@@ -108,6 +58,13 @@ pub trait ChatRequest: Send {
         format: Option<Format>,
         tool_calls: bool,
     );
+
+    /// Lends the model options to the pre-call payload, which hands them back through
+    /// [`apply_patch`](Self::apply_patch). The default copies them; requests that own their
+    /// options move them out instead.
+    fn lend_model_options(&mut self) -> ModelOptions {
+        self.model_options().clone()
+    }
 }
 
 /// The request of a batch generation, as pre-call hooks see and patch it.
@@ -162,7 +119,7 @@ impl<R: ChatRequest + ?Sized> ChatRequest for &mut R {
     fn stream(&self) -> bool {
         (**self).stream()
     }
-    fn prompt(&self) -> Option<Value> {
+    fn prompt(&self) -> Option<Prompt> {
         (**self).prompt()
     }
     fn apply_patch(
@@ -172,6 +129,9 @@ impl<R: ChatRequest + ?Sized> ChatRequest for &mut R {
         tool_calls: bool,
     ) {
         (**self).apply_patch(model_options, format, tool_calls)
+    }
+    fn lend_model_options(&mut self) -> ModelOptions {
+        (**self).lend_model_options()
     }
 }
 
@@ -299,10 +259,8 @@ impl ChatRequest for GenerationRequest {
     fn tool_calls(&self) -> bool {
         self.tool_calls
     }
-    fn prompt(&self) -> Option<Value> {
-        Some(Value::Array(
-            self.messages.iter().map(Message::to_semconv_json).collect(),
-        ))
+    fn prompt(&self) -> Option<Prompt> {
+        Some(Prompt::Messages(self.messages.iter().cloned().collect()))
     }
     fn apply_patch(
         &mut self,
@@ -313,6 +271,9 @@ impl ChatRequest for GenerationRequest {
         self.model_options = model_options;
         self.format = format;
         self.tool_calls = tool_calls;
+    }
+    fn lend_model_options(&mut self) -> ModelOptions {
+        std::mem::take(&mut self.model_options)
     }
 }
 

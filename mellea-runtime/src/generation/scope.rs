@@ -13,7 +13,6 @@ use std::time::Instant;
 use futures_util::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
-use serde_json::Value;
 
 use super::{BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, StreamChunk};
 use crate::error::PluginViolation;
@@ -22,7 +21,8 @@ use crate::hooks::{
     GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
     GenerationError, GenerationErrorPayload, GenerationEvent, GenerationEventPayload,
     GenerationOutput, GenerationPostCall, GenerationPostCallPayload, GenerationPreCall,
-    GenerationPreCallPayload, Hook, HookMask, HookType, JsonMap, OutputView, Payload, Usage,
+    GenerationPreCallPayload, Hook, HookMask, HookType, JsonMap, OutputView, Payload, Prompt,
+    Usage,
 };
 use crate::plugin::{
     BackendInfo, BoxFuture, Extensions, HookContext, global, has_any_listener, has_listeners,
@@ -91,24 +91,29 @@ struct Live {
     kind: GenerationKind,
     id: Arc<str>,
     started: Instant,
-    backend: BackendInfo,
     extensions: Arc<Extensions>,
     hook_ctx: HookContext,
     parent: Context,
     session: Option<Arc<str>>,
-    prompt: Option<Value>,
+    prompt: Option<Prompt>,
     _counted: LiveToken,
 }
 
 impl Live {
-    fn backend(&self) -> &BackendInfo {
-        &self.backend
+    /// The backend's model id, for payloads.
+    fn model(&self) -> Option<String> {
+        self.hook_ctx.backend().map(|b| b.model_id.clone())
+    }
+
+    /// The backend's provider name, for payloads.
+    fn provider(&self) -> Option<String> {
+        self.hook_ctx.backend().map(|b| String::from(&*b.provider))
     }
 
     /// A fresh context for one dispatch: the generation's backend, session and extensions,
     /// with its own state map.
     fn dispatch_ctx(&self) -> HookContext {
-        self.hook_ctx.child(&self.hook_ctx.state())
+        self.hook_ctx.child(&self.hook_ctx.shared_state())
     }
 
     fn stamp<P: Payload>(&self, mut payload: P) -> P {
@@ -120,7 +125,10 @@ impl Live {
     /// logged and otherwise ignored.
     async fn dispatch_final<H: Hook>(&self, payload: H::Payload) {
         let payload = self.stamp(payload);
-        if let Err(violation) = global().dispatch::<H>(payload, self.dispatch_ctx()).await {
+        if let Err(violation) = global()
+            .dispatch_in_place::<H>(payload, self.dispatch_ctx())
+            .await
+        {
             tracing::warn!(
                 hook = %H::TYPE, plugin = %violation.plugin_name,
                 "{violation}; a generation that has already ended cannot be blocked, ignored"
@@ -138,13 +146,10 @@ impl Live {
         Box::pin(async move {
             let Some(view) = view else { return };
             let payload = GenerationPostCallPayload {
-                prompt: self
-                    .prompt
-                    .take()
-                    .unwrap_or_else(|| Value::String(String::new())),
+                prompt: self.prompt.take(),
                 model_output: Some(view),
                 latency_ms,
-                generation_id: Some(self.id.to_string()),
+                generation_id: Some(String::from(&*self.id)),
                 ..Default::default()
             };
             self.dispatch_final::<GenerationPostCall>(payload).await;
@@ -161,11 +166,11 @@ impl Live {
                 return;
             };
             let payload = GenerationBatchPostCallPayload {
-                generation_id: Some(self.id.to_string()),
+                generation_id: Some(String::from(&*self.id)),
                 model_outputs: views,
                 usage,
-                model: Some(self.backend().model_id.clone()),
-                provider: Some(self.backend().provider.to_string()),
+                model: self.model(),
+                provider: self.provider(),
                 latency_ms,
                 ..Default::default()
             };
@@ -186,7 +191,7 @@ impl Live {
                     let payload = GenerationErrorPayload {
                         exception: error,
                         model_output: partial,
-                        generation_id: Some(self.id.to_string()),
+                        generation_id: Some(String::from(&*self.id)),
                         latency_ms,
                         ..Default::default()
                     };
@@ -197,10 +202,10 @@ impl Live {
                         return;
                     }
                     let payload = GenerationBatchErrorPayload {
-                        generation_id: Some(self.id.to_string()),
+                        generation_id: Some(String::from(&*self.id)),
                         exception: error,
-                        model: Some(self.backend().model_id.clone()),
-                        provider: Some(self.backend().provider.to_string()),
+                        model: self.model(),
+                        provider: self.provider(),
                         latency_ms,
                         ..Default::default()
                     };
@@ -311,17 +316,16 @@ impl Generation {
         // puts its span in it, so spans inside the body nest under the backend span).
         extensions.insert(parent.clone());
         let mut hook_ctx = HookContext::new()
-            .with_backend(info.clone())
+            .with_backend(info)
             .with_extensions(extensions.clone());
         if let Some(session) = &session {
-            hook_ctx = hook_ctx.with_session_id(session.to_string());
+            hook_ctx = hook_ctx.with_session_id(String::from(&**session));
         }
         Generation {
             live: Some(Box::new(Live {
                 kind,
-                id: uuid::Uuid::new_v4().to_string().into(),
+                id: new_generation_id(),
                 started: Instant::now(),
-                backend: info,
                 extensions,
                 hook_ctx,
                 parent,
@@ -390,27 +394,31 @@ impl Generation {
         if !has_listeners(HookType::GenerationPreCall) {
             return Ok(());
         }
+        // The options and the prompt are lent to the payload and taken back from the
+        // dispatched payload, so the common case copies neither.
+        let prompt = live.prompt.take();
         let payload = live.stamp(GenerationPreCallPayload {
             action: request.action(),
             context: request.context(),
-            model_options: request.model_options().clone(),
+            model_options: request.lend_model_options(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
-            generation_id: Some(live.id.to_string()),
-            model: Some(live.backend().model_id.clone()),
-            provider: Some(live.backend().provider.to_string()),
-            prompt: live.prompt.clone(),
+            generation_id: Some(String::from(&*live.id)),
+            model: live.model(),
+            provider: live.provider(),
+            prompt,
             stream: streamed || request.stream(),
             ..Default::default()
         });
         let outcome = global()
-            .dispatch::<GenerationPreCall>(payload, live.dispatch_ctx())
+            .dispatch_in_place::<GenerationPreCall>(payload, live.dispatch_ctx())
             .await;
-        self.after_pre_call(outcome.map(|d| {
+        let outcome = outcome.map(|d| {
             let p = d.payload;
+            live.prompt = p.prompt;
             request.apply_patch(p.model_options, p.format, p.tool_calls);
-        }))
-        .await
+        });
+        self.after_pre_call(outcome).await
     }
 
     /// Fires `generation_batch_pre_call` for a batch request and writes the accepted patch
@@ -427,17 +435,17 @@ impl Generation {
         }
         let payload = live.stamp(GenerationBatchPreCallPayload {
             actions: request.actions(),
-            generation_id: Some(live.id.to_string()),
+            generation_id: Some(String::from(&*live.id)),
             model_options: request.model_options().clone(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
             num_actions: request.num_actions() as u64,
-            model: Some(live.backend().model_id.clone()),
-            provider: Some(live.backend().provider.to_string()),
+            model: live.model(),
+            provider: live.provider(),
             ..Default::default()
         });
         let outcome = global()
-            .dispatch::<GenerationBatchPreCall>(payload, live.dispatch_ctx())
+            .dispatch_in_place::<GenerationBatchPreCall>(payload, live.dispatch_ctx())
             .await;
         self.after_pre_call(outcome.map(|d| {
             let p = d.payload;
@@ -589,16 +597,19 @@ impl Generation {
     pub(crate) fn begin_event(&mut self, event_name: &str, data: JsonMap) {
         let Some(live) = &self.live else { return };
         let payload = live.stamp(GenerationEventPayload {
-            generation_id: Some(live.id.to_string()),
+            generation_id: Some(String::from(&*live.id)),
             event_name: event_name.to_owned(),
-            model: Some(live.backend().model_id.clone()),
-            provider: Some(live.backend().provider.to_string()),
+            model: live.model(),
+            provider: live.provider(),
             data,
             ..Default::default()
         });
         let ctx = live.dispatch_ctx();
         let event: BoxFuture<'static, ()> = Box::pin(async move {
-            if let Err(violation) = global().dispatch::<GenerationEvent>(payload, ctx).await {
+            if let Err(violation) = global()
+                .dispatch_in_place::<GenerationEvent>(payload, ctx)
+                .await
+            {
                 tracing::warn!("{violation}; events cannot be blocked, ignored");
             }
         });
@@ -678,6 +689,12 @@ fn block_on(mut future: BoxFuture<'static, ()>) {
     while future.as_mut().poll(&mut cx).is_pending() {
         std::thread::park();
     }
+}
+
+/// A fresh UUID v4, formatted straight into its shared string.
+fn new_generation_id() -> Arc<str> {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer))
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

@@ -131,6 +131,141 @@ pub(crate) fn short_type_name(full: &'static str) -> &'static str {
     }
 }
 
+/// One message of a chat prompt.
+///
+/// ```
+/// use mellea_runtime::hooks::Message;
+/// let m = Message::user("Summarise this.");
+/// assert_eq!(m.role, "user");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// `"system"`, `"user"`, `"assistant"` or `"tool"`.
+    pub role: String,
+    /// The text of the message.
+    pub content: String,
+}
+
+impl Message {
+    /// A message with any role.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self::new("system", content)
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self::new("user", content)
+    }
+
+    /// An assistant message.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self::new("assistant", content)
+    }
+
+    /// The message in the GenAI semantic conventions' message shape
+    /// (`{"role": ..., "parts": [{"type": "text", "content": ...}]}`).
+    pub fn to_semconv_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "role": self.role,
+            "parts": [{ "type": "text", "content": self.content }],
+        })
+    }
+}
+
+/// A prompt as hooks see it: shared (cloning is a reference count), rendered to JSON only
+/// when someone asks.
+///
+/// ```
+/// use mellea_runtime::hooks::{Message, Prompt};
+/// let prompt = Prompt::from_messages([Message::system("Be brief."), Message::user("Hello")]);
+/// assert_eq!(prompt.text(), "Be brief.\nHello");
+/// assert_eq!(prompt.to_json()[1]["parts"][0]["content"], "Hello");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prompt {
+    /// Chat messages.
+    Messages(Arc<[Message]>),
+    /// Any other shape: a plain string, or messages already in JSON.
+    Json(Arc<serde_json::Value>),
+}
+
+impl Prompt {
+    /// A prompt of chat messages.
+    pub fn from_messages(messages: impl IntoIterator<Item = Message>) -> Self {
+        Prompt::Messages(messages.into_iter().collect())
+    }
+
+    /// The prompt in the GenAI semantic conventions' message shape
+    /// (`[{"role": ..., "parts": [{"type": "text", "content": ...}]}]`), or the JSON as given.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Prompt::Messages(messages) => {
+                serde_json::Value::Array(messages.iter().map(Message::to_semconv_json).collect())
+            }
+            Prompt::Json(value) => (**value).clone(),
+        }
+    }
+
+    /// The text of every message, one per line. Reads both the message shape and plain
+    /// strings of a JSON prompt.
+    pub fn text(&self) -> String {
+        fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::String(text) => out.push(text.clone()),
+                serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
+                serde_json::Value::Object(map) => {
+                    if let Some(parts) = map.get("parts") {
+                        collect(parts, out);
+                    } else if let Some(content) = map.get("content") {
+                        collect(content, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        match self {
+            Prompt::Messages(messages) => messages
+                .iter()
+                .map(|m| m.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Prompt::Json(value) => {
+                let mut lines = Vec::new();
+                collect(value, &mut lines);
+                lines.join("\n")
+            }
+        }
+    }
+}
+
+/// A bare string prompt: one user message.
+impl From<&str> for Prompt {
+    fn from(text: &str) -> Self {
+        Prompt::from_messages([Message::user(text)])
+    }
+}
+
+/// A bare string prompt: one user message.
+impl From<String> for Prompt {
+    fn from(text: String) -> Self {
+        Prompt::from_messages([Message::user(text)])
+    }
+}
+
+impl From<serde_json::Value> for Prompt {
+    fn from(value: serde_json::Value) -> Self {
+        Prompt::Json(Arc::new(value))
+    }
+}
+
 /// The structured output format a call requests (a JSON schema with a name).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Format {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{ErrorInfo, Format, JsonMap, ModelOptions, Object, patch, payload};
+use super::{ErrorInfo, Format, JsonMap, ModelOptions, Object, Prompt, patch, payload};
 
 /// Token counts of one generation (or the aggregate of one batch).
 ///
@@ -240,8 +240,8 @@ payload! {
         pub model: Option<String> = None,
         /// Provider name of the backend.
         pub provider: Option<String> = None,
-        /// The prompt messages (JSON), when the backend exposes them.
-        pub prompt: Option<serde_json::Value> = None,
+        /// The prompt, when the backend exposes it.
+        pub prompt: Option<Prompt> = None,
         /// Whether the call streams its output (beyond the reference, which reads
         /// `model_options["stream"]`; either one marks a streaming call).
         pub stream: bool = false,
@@ -259,29 +259,11 @@ impl GenerationPreCallPayload {
     /// payload.prompt = Some(serde_json::json!([
     ///     {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
     ///     {"role": "user", "parts": [{"type": "text", "content": "Hello"}]},
-    /// ]));
+    /// ]).into());
     /// assert_eq!(payload.prompt_text(), "Be brief.\nHello");
     /// ```
     pub fn prompt_text(&self) -> String {
-        fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
-            match value {
-                serde_json::Value::String(text) => out.push(text.clone()),
-                serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
-                serde_json::Value::Object(map) => {
-                    if let Some(parts) = map.get("parts") {
-                        collect(parts, out);
-                    } else if let Some(content) = map.get("content") {
-                        collect(content, out);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let mut lines = Vec::new();
-        if let Some(prompt) = &self.prompt {
-            collect(prompt, &mut lines);
-        }
-        lines.join("\n")
+        self.prompt.as_ref().map(Prompt::text).unwrap_or_default()
     }
 }
 
@@ -308,8 +290,8 @@ patch! {
 payload! {
     /// `generation_post_call`: a chat generation finished successfully.
     pub struct GenerationPostCallPayload {
-        /// The prompt (JSON string or messages), when known.
-        pub prompt: serde_json::Value = serde_json::Value::String(String::new()),
+        /// The prompt, when the backend exposes it.
+        pub prompt: Option<Prompt> = None,
         /// What the backend returned, as hooks read it.
         pub model_output: Option<OutputView> = None,
         /// Wall time from pre-call to the end of the output, in milliseconds.

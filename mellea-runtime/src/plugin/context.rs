@@ -2,9 +2,11 @@
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// State key that reads as the backend's model id (as in the reference).
+const BACKEND_NAME: &str = "backend_name";
 
 /// Free-form state shared by the handlers of one dispatch.
 pub type StateMap = serde_json::Map<String, serde_json::Value>;
@@ -65,8 +67,11 @@ impl BackendInfo {
 /// cannot leak.
 #[derive(Default)]
 pub struct Extensions {
-    map: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+    /// A handful of entries per operation: a vector scans faster than a hash map allocates.
+    entries: Mutex<Vec<(TypeId, Box<dyn Any + Send>)>>,
 }
+
+type Entries = Vec<(TypeId, Box<dyn Any + Send>)>;
 
 impl Extensions {
     /// An empty map.
@@ -74,39 +79,49 @@ impl Extensions {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<TypeId, Box<dyn Any + Send>>> {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         // A handler that panicked while holding the lock leaves a map that is still usable.
-        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn position<T: Any>(entries: &Entries) -> Option<usize> {
+        entries.iter().position(|(id, _)| *id == TypeId::of::<T>())
     }
 
     /// Stores a value, returning the previous value of that type.
     pub fn insert<T: Any + Send>(&self, value: T) -> Option<T> {
-        self.lock()
-            .insert(TypeId::of::<T>(), Box::new(value))
-            .and_then(|old| old.downcast().ok().map(|b| *b))
+        let mut entries = self.lock();
+        match Self::position::<T>(&entries) {
+            Some(i) => {
+                let old = std::mem::replace(&mut entries[i].1, Box::new(value));
+                old.downcast().ok().map(|b| *b)
+            }
+            None => {
+                entries.push((TypeId::of::<T>(), Box::new(value)));
+                None
+            }
+        }
     }
 
     /// Removes and returns the value of type `T`.
     pub fn remove<T: Any + Send>(&self) -> Option<T> {
-        self.lock()
-            .remove(&TypeId::of::<T>())
-            .and_then(|old| old.downcast().ok().map(|b| *b))
+        let mut entries = self.lock();
+        let i = Self::position::<T>(&entries)?;
+        entries.swap_remove(i).1.downcast().ok().map(|b| *b)
     }
 
     /// A clone of the value of type `T`.
     pub fn get<T: Any + Send + Clone>(&self) -> Option<T> {
-        self.lock()
-            .get(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_ref::<T>())
-            .cloned()
+        let entries = self.lock();
+        let i = Self::position::<T>(&entries)?;
+        entries[i].1.downcast_ref::<T>().cloned()
     }
 
     /// Runs `f` on the value of type `T`, if there is one.
     pub fn with_mut<T: Any + Send, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        self.lock()
-            .get_mut(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_mut::<T>())
-            .map(f)
+        let mut entries = self.lock();
+        let i = Self::position::<T>(&entries)?;
+        entries[i].1.downcast_mut::<T>().map(f)
     }
 
     /// Whether the map holds no value.
@@ -151,7 +166,8 @@ struct Shared {
 /// ```
 pub struct HookContext {
     shared: Arc<Shared>,
-    state: Mutex<StateMap>,
+    /// Copy-on-write: handlers share one map until one of them writes.
+    state: Mutex<Arc<StateMap>>,
 }
 
 impl Default for HookContext {
@@ -165,7 +181,7 @@ impl HookContext {
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Shared::default()),
-            state: Mutex::new(StateMap::new()),
+            state: Mutex::new(Arc::new(StateMap::new())),
         }
     }
 
@@ -173,16 +189,19 @@ impl HookContext {
         Arc::make_mut(&mut self.shared)
     }
 
-    /// Sets the backend; also seeds the state key `backend_name` with its model id, as the
-    /// reference does.
+    /// Sets the backend. The state key `backend_name` then reads as its model id, as in the
+    /// reference (until a handler writes that key).
     #[must_use]
     pub fn with_backend(mut self, backend: BackendInfo) -> Self {
-        self.state_mut().insert(
-            "backend_name".to_owned(),
-            serde_json::Value::String(backend.model_id.clone()),
-        );
         self.shared_mut().backend = Some(backend);
         self
+    }
+
+    /// The value `backend_name` has when no handler wrote it: the backend's model id. Derived
+    /// on demand rather than stored, so a dispatch whose handlers never read it pays nothing.
+    fn default_backend_name(&self) -> Option<serde_json::Value> {
+        self.backend()
+            .map(|backend| serde_json::Value::String(backend.model_id.clone()))
     }
 
     /// Sets the session; session-scoped plugins of other sessions do not fire.
@@ -211,7 +230,7 @@ impl HookContext {
     }
 
     fn state_mut(&mut self) -> &mut StateMap {
-        self.state.get_mut().unwrap_or_else(PoisonError::into_inner)
+        Arc::make_mut(self.state.get_mut().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The backend this dispatch belongs to.
@@ -231,25 +250,40 @@ impl HookContext {
 
     /// A state value.
     pub fn get_state(&self, key: &str) -> Option<serde_json::Value> {
-        self.lock_state().get(key).cloned()
+        let stored = self.lock_state().get(key).cloned();
+        match stored {
+            None if key == BACKEND_NAME => self.default_backend_name(),
+            stored => stored,
+        }
     }
 
     /// Writes a state value (merged back for SEQUENTIAL, TRANSFORM and CONCURRENT handlers).
     pub fn set_state(&self, key: impl Into<String>, value: impl Into<serde_json::Value>) {
-        self.lock_state().insert(key.into(), value.into());
+        Arc::make_mut(&mut self.lock_state()).insert(key.into(), value.into());
     }
 
     /// A copy of the whole state.
     pub fn state(&self) -> StateMap {
+        let mut state = (**self.lock_state()).clone();
+        if !state.contains_key(BACKEND_NAME)
+            && let Some(name) = self.default_backend_name()
+        {
+            state.insert(BACKEND_NAME.to_owned(), name);
+        }
+        state
+    }
+
+    /// The state as it is now, shared (no copy until someone writes).
+    pub(crate) fn shared_state(&self) -> Arc<StateMap> {
         self.lock_state().clone()
     }
 
-    fn lock_state(&self) -> MutexGuard<'_, StateMap> {
+    fn lock_state(&self) -> MutexGuard<'_, Arc<StateMap>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A context for one handler: same shared part, its own copy of `state`.
-    pub(crate) fn child(&self, state: &StateMap) -> HookContext {
+    /// A context for one handler: same shared part, its own (copy-on-write) `state`.
+    pub(crate) fn child(&self, state: &Arc<StateMap>) -> HookContext {
         HookContext {
             shared: self.shared.clone(),
             state: Mutex::new(state.clone()),
@@ -257,7 +291,7 @@ impl HookContext {
     }
 
     /// Takes the state out (for merging after the handler ran).
-    pub(crate) fn into_state(self) -> StateMap {
+    pub(crate) fn into_state(self) -> Arc<StateMap> {
         self.state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)

@@ -20,7 +20,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::registry::{Adapter, Counters};
-use super::{BoxFuture, HookAction, HookContext, PluginMode, PluginRegistry, StateMap, Violation};
+use super::{
+    BoxFuture, HookAction, HookContext, HookResult, PluginMode, PluginRegistry, StateMap, Violation,
+};
 use crate::error::PluginViolation;
 use crate::hooks::{Hook, Patch, Payload};
 
@@ -81,10 +83,12 @@ impl PluginRegistry {
         payload: H::Payload,
         ctx: HookContext,
     ) -> BoxFuture<'_, Result<Dispatched<H::Payload>, PluginViolation>> {
-        Box::pin(self.dispatch_unboxed::<H>(payload, ctx))
+        Box::pin(self.dispatch_in_place::<H>(payload, ctx))
     }
 
-    async fn dispatch_unboxed<H: Hook>(
+    /// [`dispatch`](Self::dispatch) without the box, for callers whose own future already
+    /// lives on the heap (a generation's listened-to path).
+    pub(crate) async fn dispatch_in_place<H: Hook>(
         &self,
         mut payload: H::Payload,
         ctx: HookContext,
@@ -97,20 +101,19 @@ impl PluginRegistry {
             });
         };
         let timeout = self.handler_timeout();
-        let session = ctx
-            .session_id()
-            .map(str::to_owned)
-            .or_else(|| payload.base().session_id.clone());
-        let active: Vec<&Arc<Adapter>> = table
-            .adapters
-            .iter()
-            .filter(|a| a.scope.admits(session.as_deref()))
-            .collect();
-        let mut state = ctx.state();
+        // The dispatch's session: the context's, else the payload's (cloned only then, since
+        // patches may change the payload while the session is in use).
+        let payload_session = match ctx.session_id() {
+            Some(_) => None,
+            None => payload.base().session_id.clone(),
+        };
+        let session = ctx.session_id().or(payload_session.as_deref());
+        let active = || table.adapters.iter().filter(|a| a.scope.admits(session));
+        let mut state = ctx.shared_state();
         let mut violation = None;
 
         // Phases 1-3: SEQUENTIAL, TRANSFORM, AUDIT, serially in table order.
-        for adapter in active.iter().filter(|a| a.mode <= PluginMode::Audit) {
+        for adapter in active().filter(|a| a.mode <= PluginMode::Audit) {
             let child = ctx.child(&state);
             let outcome = run_handler::<H>(adapter, &payload, &child, timeout).await;
             let Outcome::Action(action) = outcome else {
@@ -140,9 +143,8 @@ impl PluginRegistry {
         }
 
         // Phase 4: CONCURRENT, all at once; the first block wins and cancels the rest.
-        if violation.is_none() {
-            let mut running: FuturesUnordered<_> = active
-                .iter()
+        if violation.is_none() && active().any(|a| a.mode == PluginMode::Concurrent) {
+            let mut running: FuturesUnordered<_> = active()
                 .filter(|a| a.mode == PluginMode::Concurrent)
                 .map(|adapter| {
                     let child = ctx.child(&state);
@@ -172,9 +174,7 @@ impl PluginRegistry {
 
         // Phase 5: FIRE_AND_FORGET, spawned with the final payload, also after a block.
         let mut background = Vec::new();
-        let fire_and_forget: Vec<&Arc<Adapter>> = active
-            .iter()
-            .copied()
+        let fire_and_forget: Vec<&Arc<Adapter>> = active()
             .filter(|a| a.mode == PluginMode::FireAndForget)
             .collect();
         if !fire_and_forget.is_empty() {
@@ -245,6 +245,11 @@ async fn run_handler<H: Hook>(
         Ok(future) => AssertUnwindSafe(future).catch_unwind(),
         Err(panic) => return handler_panicked::<H, _>(adapter, counters, panic.as_ref()),
     };
+    let mut future = std::pin::pin!(future);
+    // Most handlers finish on their first poll; arm the timer only for those that do not.
+    if let std::task::Poll::Ready(finished) = futures_util::poll!(future.as_mut()) {
+        return handler_outcome::<H>(adapter, counters, finished);
+    }
     let finished = match timeout {
         Some(limit) if tokio::runtime::Handle::try_current().is_ok_and(|rt| has_timer(&rt)) => {
             match tokio::time::timeout(limit, future).await {
@@ -262,6 +267,15 @@ async fn run_handler<H: Hook>(
         }
         _ => future.await,
     };
+    handler_outcome::<H>(adapter, counters, finished)
+}
+
+/// What a finished handler call amounts to: its action, or a logged and counted failure.
+fn handler_outcome<H: Hook>(
+    adapter: &Adapter,
+    counters: &Counters,
+    finished: Result<HookResult<H::Patch>, Box<dyn Any + Send>>,
+) -> Outcome<H::Patch> {
     match finished {
         Ok(Ok(action)) => Outcome::Action(action),
         Ok(Err(error)) => {
@@ -326,8 +340,17 @@ fn discard_patch<H: Hook>(adapter: &Adapter, patch: &H::Patch) {
     );
 }
 
-fn merge(state: &mut StateMap, child: HookContext) {
-    state.extend(child.into_state());
+/// Merges what a handler wrote into the dispatch's state. Handlers that wrote nothing still
+/// share the dispatch's map, so merging them costs nothing.
+fn merge(state: &mut Arc<StateMap>, child: HookContext) {
+    let written = child.into_state();
+    if Arc::ptr_eq(state, &written) {
+        return;
+    }
+    let merged = Arc::make_mut(state);
+    for (key, value) in written.iter() {
+        merged.insert(key.clone(), value.clone());
+    }
 }
 
 /// Whether `runtime` can arm timers.
