@@ -21,11 +21,11 @@
 //! ```no_run
 //! # #[cfg(feature = "openai")]
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use mellea_backends::openai::{OpenAiBackend, OpenAiConfig};
+//! use mellea_backends::openai::OpenAiBackend;
 //! use mellea_runtime::generation::{GenerationRequest, Message};
 //!
 //! // OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, with defaults for what is unset.
-//! let backend = OpenAiBackend::new(OpenAiConfig::from_env()?)?;
+//! let backend = OpenAiBackend::from_env()?;
 //! let reply = backend.chat(GenerationRequest::new([Message::user("Say hi")])).await?;
 //! println!("{}", reply.text().unwrap_or_default());
 //! # Ok(())

@@ -15,8 +15,9 @@ pub struct ChatResponse {
     /// The model that answered (may differ from the one asked for, e.g. a dated snapshot).
     #[serde(default)]
     pub model: Option<String>,
-    /// One choice per requested completion (`n`, usually 1).
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// One choice per requested completion (`n`, usually 1). Required: a body without it is
+    /// not a chat completion.
+    #[serde(deserialize_with = "null_as_default")]
     pub choices: Vec<ChatChoice>,
     /// Token counts, including cached prompt tokens and reasoning tokens when reported.
     #[serde(default, deserialize_with = "openai_usage")]
@@ -238,7 +239,7 @@ pub struct BatchCompletion {
     #[serde(default)]
     pub model: Option<String>,
     /// One completion per prompt, in prompt order (sorted by `index` after parsing).
-    #[serde(rename = "choices", default, deserialize_with = "null_as_default")]
+    #[serde(rename = "choices", deserialize_with = "null_as_default")]
     pub completions: Vec<Completion>,
     /// Token counts of the whole call (the provider reports one aggregate).
     #[serde(default, deserialize_with = "openai_usage")]
@@ -347,6 +348,12 @@ mod tests {
             r#"{"choices":[{"delta":{"content":null,"tool_calls":null}}],"usage":null}"#,
         )
         .unwrap();
+        let response: ChatResponse = serde_json::from_str(r#"{"choices":null}"#).unwrap();
+        assert!(response.choices.is_empty());
+        assert!(
+            serde_json::from_str::<ChatResponse>(r#"{"models":[]}"#).is_err(),
+            "a body without choices is not a chat completion"
+        );
         assert_eq!(chunk.text(), None);
         assert!(chunk.choices[0].delta.tool_calls.is_empty());
         assert_eq!(chunk.usage, None);
