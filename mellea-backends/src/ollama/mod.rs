@@ -412,21 +412,19 @@ impl ChunkParser for NdJsonChunks {
     type Chunk = OllamaChatResponse;
 
     fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<OllamaChatResponse>, String> {
-        // An error line (`{"error": "..."}`) would also parse as an empty chunk.
-        if frame.contains("\"error\"")
-            && let Ok(value) = serde_json::from_str::<Value>(frame)
-            && value.get("error").is_some()
-            && let Some(message) = http::error_message(&value)
-        {
-            return Ok(Parsed::Error(message));
+        match serde_json::from_str::<OllamaChatResponse>(frame) {
+            Ok(chunk) if chunk.done => Ok(Parsed::Last(chunk)),
+            Ok(chunk) => Ok(Parsed::Chunk(chunk)),
+            // Ollama reports a failure mid-stream as a line `{"error": "..."}`.
+            Err(error) => match serde_json::from_str::<Value>(frame)
+                .ok()
+                .filter(|value| value.get("error").is_some())
+                .and_then(|value| http::error_message(&value))
+            {
+                Some(message) => Ok(Parsed::Error(message)),
+                None => Err(format!("{error}: {}", http::excerpt(frame))),
+            },
         }
-        let chunk: OllamaChatResponse = serde_json::from_str(frame)
-            .map_err(|error| format!("{error}: {}", http::excerpt(frame)))?;
-        Ok(if chunk.done {
-            Parsed::Last(chunk)
-        } else {
-            Parsed::Chunk(chunk)
-        })
     }
 
     fn end_marker(&self) -> &'static str {

@@ -17,11 +17,10 @@ pub struct OllamaChatResponse {
     /// When the server produced it (RFC 3339).
     #[serde(default)]
     pub created_at: Option<String>,
-    /// The assistant's message (in a stream: the piece this line adds).
-    #[serde(default)]
+    /// The assistant's message (in a stream: the piece this line adds). Required, as
+    /// `done` is: a body without them is not an `/api/chat` answer.
     pub message: OllamaMessage,
     /// Whether this is the last line.
-    #[serde(default)]
     pub done: bool,
     /// Why generation stopped (`"stop"`, `"length"`, `"load"`), on the last line.
     #[serde(default)]
@@ -97,14 +96,13 @@ pub struct GenerateResponse {
     /// When the server produced it (RFC 3339).
     #[serde(default)]
     pub created_at: Option<String>,
-    /// The generated text.
-    #[serde(default)]
+    /// The generated text. Required, as `done` is: a body without them is not an
+    /// `/api/generate` answer.
     pub response: String,
     /// Reasoning text of thinking models.
     #[serde(default)]
     pub thinking: Option<String>,
     /// Whether generation finished.
-    #[serde(default)]
     pub done: bool,
     /// Why generation stopped.
     #[serde(default)]
@@ -218,5 +216,12 @@ mod tests {
                 .unwrap();
         assert_eq!(GenerationOutput::usage(&line), None);
         assert_eq!(StreamChunk::text(&line), Some("Hi"));
+    }
+
+    #[test]
+    fn bodies_of_other_apis_do_not_parse() {
+        assert!(serde_json::from_str::<OllamaChatResponse>(r#"{"models":[]}"#).is_err());
+        assert!(serde_json::from_str::<OllamaChatResponse>(r#"{"error":"x"}"#).is_err());
+        assert!(serde_json::from_str::<GenerateResponse>(r#"{"choices":[]}"#).is_err());
     }
 }
