@@ -31,12 +31,14 @@ type Cause = Box<dyn StdError + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum BackendError {
     /// No connection could be made (refused, DNS failure, TLS handshake failure).
-    #[error("cannot connect to {endpoint}: {source}. {hint}")]
+    #[error("cannot connect to {endpoint}: {cause}. {hint}")]
     Unreachable {
         /// The URL that was called.
         endpoint: String,
         /// What to check, for this backend.
         hint: &'static str,
+        /// The innermost cause, e.g. `Connection refused (os error 111)`.
+        cause: String,
         /// The underlying failure.
         #[source]
         source: Cause,
@@ -115,13 +117,15 @@ pub enum BackendError {
     /// The connection broke after it was made: while sending, or before the whole response
     /// (or stream) arrived.
     #[error(
-        "the connection to {endpoint} broke {stage}: {source}; retry, and check for a proxy or load balancer that cuts long responses"
+        "the connection to {endpoint} broke {stage}: {cause}; retry, and check for a proxy or load balancer that cuts long responses"
     )]
     Transport {
         /// The URL that was called.
         endpoint: String,
         /// Where it broke, e.g. `"while reading the response"`.
         stage: String,
+        /// The innermost cause, e.g. `end of file before message length reached`.
+        cause: String,
         /// The underlying failure.
         #[source]
         source: Cause,
@@ -184,7 +188,9 @@ pub enum ConfigError {
         url: String,
     },
     /// A value cannot be sent as an HTTP header (e.g. an API key with a line break).
-    #[error("{what} cannot be sent in an HTTP header: {reason}; check it for line breaks or stray characters")]
+    #[error(
+        "{what} cannot be sent in an HTTP header: {reason}; check it for line breaks or stray characters"
+    )]
     InvalidHeader {
         /// Which value.
         what: &'static str,
@@ -216,6 +222,7 @@ mod tests {
                 BackendError::Unreachable {
                     endpoint: endpoint(),
                     hint: "",
+                    cause: "refused".into(),
                     source: "refused".into(),
                 },
                 "transport",
@@ -224,6 +231,7 @@ mod tests {
                 BackendError::Transport {
                     endpoint: endpoint(),
                     stage: "while reading the response".into(),
+                    cause: "reset".into(),
                     source: "reset".into(),
                 },
                 "transport",

@@ -332,12 +332,14 @@ impl ErrorMapper {
             BackendError::Unreachable {
                 endpoint,
                 hint: self.api.unreachable_hint,
+                cause: root_cause(&error),
                 source: Box::new(error.without_url()),
             }
         } else {
             BackendError::Transport {
                 endpoint,
                 stage: stage.to_owned(),
+                cause: root_cause(&error),
                 source: Box::new(error.without_url()),
             }
         }
@@ -350,6 +352,16 @@ impl ErrorMapper {
             expected: self.api.expected,
         }
     }
+}
+
+/// The innermost error of `error`'s source chain: reqwest's own message ("error sending
+/// request") says less than the I/O error under it ("Connection refused").
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
 }
 
 /// What one frame of a stream means.
@@ -561,10 +573,7 @@ mod tests {
             true,
             TraceState::from_key_value([("vendor", "x")]).unwrap(),
         );
-        inject_trace_context(
-            &Context::new().with_remote_span_context(span),
-            &mut headers,
-        );
+        inject_trace_context(&Context::new().with_remote_span_context(span), &mut headers);
         assert_eq!(
             headers["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -587,7 +596,10 @@ mod tests {
             "too long"
         );
         assert_eq!(server_message(br#"{"detail":"Not Found"}"#), "Not Found");
-        assert_eq!(server_message(b"<html>502 Bad Gateway</html>"), "<html>502 Bad Gateway</html>");
+        assert_eq!(
+            server_message(b"<html>502 Bad Gateway</html>"),
+            "<html>502 Bad Gateway</html>"
+        );
         assert_eq!(server_message(b"  "), "(empty body)");
         let long = "x".repeat(2000);
         assert_eq!(server_message(long.as_bytes()).chars().count(), 501);
@@ -595,17 +607,29 @@ mod tests {
 
     #[test]
     fn base_urls_must_be_absolute_http_with_a_host() {
-        for bad in ["localhost:8000", "ftp://host/v1", "http://", "not a url", "http://h/v1?x=1"] {
+        for bad in [
+            "localhost:8000",
+            "ftp://host/v1",
+            "http://",
+            "not a url",
+            "http://h/v1?x=1",
+        ] {
             assert!(
                 parse_base_url(bad, "OPENAI_BASE_URL", "http://localhost:8000/v1").is_err(),
                 "{bad} should be refused"
             );
         }
         let url = parse_base_url(" https://api.openai.com/v1/ ", "OPENAI_BASE_URL", "").unwrap();
-        assert_eq!(join(&url, "chat/completions").shown, "https://api.openai.com/v1/chat/completions");
+        assert_eq!(
+            join(&url, "chat/completions").shown,
+            "https://api.openai.com/v1/chat/completions"
+        );
         let url = parse_base_url("http://user:secret@h:8000/v1", "OPENAI_BASE_URL", "").unwrap();
         let target = join(&url, "completions");
-        assert_eq!(target.shown, "http://h:8000/v1/completions", "credentials are not shown");
+        assert_eq!(
+            target.shown, "http://h:8000/v1/completions",
+            "credentials are not shown"
+        );
         assert_eq!(target.url.password(), Some("secret"), "but they are used");
         let server = server_of(&url).unwrap();
         assert_eq!((server.host, server.port), ("h", 8000));

@@ -171,7 +171,11 @@ mod tests {
             let mut got = frames(&mut nd);
             nd.push(&body[cut..]);
             got.extend(frames(&mut nd));
-            assert_eq!(got, ["{\"t\":\"héllo ✓\"}", "{\"t\":\"b\"}"], "cut at {cut}");
+            assert_eq!(
+                got,
+                ["{\"t\":\"héllo ✓\"}", "{\"t\":\"b\"}"],
+                "cut at {cut}"
+            );
             assert!(!nd.has_partial());
         }
     }

@@ -34,7 +34,10 @@ fn backend_at(host: &str, timeout: Duration) -> OllamaBackend {
 
 fn backend(server: &MockServer) -> OllamaBackend {
     // `host:port`, the way OLLAMA_HOST is usually written.
-    backend_at(&format!("127.0.0.1:{}", server.port()), Duration::from_secs(10))
+    backend_at(
+        &format!("127.0.0.1:{}", server.port()),
+        Duration::from_secs(10),
+    )
 }
 
 fn question() -> GenerationRequest {
@@ -56,7 +59,10 @@ async fn collect(
         match item {
             Ok(chunk) => chunks.push(chunk),
             Err(error) => {
-                assert!(stream.next().await.is_none(), "the stream ends after an error");
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream ends after an error"
+                );
                 return (chunks, Some(error));
             }
         }
@@ -114,8 +120,15 @@ async fn chat_posts_ollama_options_format_and_traceparent_and_hooks_see_counts_a
         }),
         "the body is built from the patched request, in Ollama's option names"
     );
-    assert!(response.text().starts_with("Ownership means each value has one owner"));
-    assert_eq!(response.total_duration, Some(Duration::from_nanos(1_843_209_917)));
+    assert!(
+        response
+            .text()
+            .starts_with("Ownership means each value has one owner")
+    );
+    assert_eq!(
+        response.total_duration,
+        Some(Duration::from_nanos(1_843_209_917))
+    );
 
     let Fired::Pre {
         provider, backend, ..
@@ -136,7 +149,11 @@ async fn chat_posts_ollama_options_format_and_traceparent_and_hooks_see_counts_a
         (Some(31), Some(24), Some(55)),
         "usage from prompt_eval_count / eval_count"
     );
-    assert_eq!(output.finish_reasons, ["stop"], "finish reason from done_reason");
+    assert_eq!(
+        output.finish_reasons,
+        ["stop"],
+        "finish reason from done_reason"
+    );
     assert_eq!(output.response_model.as_deref(), Some("granite4:micro"));
     assert_eq!(output.response_id, None, "Ollama assigns no response id");
     assert_eq!(output.text.as_deref(), Some(response.text()));
@@ -153,7 +170,10 @@ async fn an_api_key_is_sent_only_as_a_bearer_token() {
     .unwrap();
     backend.chat(question()).await.unwrap();
     let received = server.only_request();
-    assert_eq!(received.header("authorization"), Some("Bearer ollama-proxy-key"));
+    assert_eq!(
+        received.header("authorization"),
+        Some("Bearer ollama-proxy-key")
+    );
     assert!(!String::from_utf8_lossy(&received.body).contains("ollama-proxy-key"));
 }
 
@@ -238,7 +258,10 @@ async fn stream_reassembles_lines_split_across_arbitrary_network_reads() {
 #[tokio::test]
 async fn batch_sends_one_generate_call_per_prompt_and_sums_their_usage() {
     let server = MockServer::start(|request| {
-        let prompt = request.json()["prompt"].as_str().unwrap_or_default().to_owned();
+        let prompt = request.json()["prompt"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         match prompt.as_str() {
             "1 + 1 =" => Reply::json(fixture("ollama/generate_1.json")),
             _ => Reply::json(fixture("ollama/generate_2.json")),
@@ -261,7 +284,11 @@ async fn batch_sends_one_generate_call_per_prompt_and_sums_their_usage() {
     .unwrap();
 
     let texts: Vec<&str> = outputs.iter().map(|o| o.response.as_str()).collect();
-    assert_eq!(texts, [" 2", " 4, since two and two make four"], "prompt order");
+    assert_eq!(
+        texts,
+        [" 2", " 4, since two and two make four"],
+        "prompt order"
+    );
     let mut received = server.received();
     assert_eq!(received.len(), 2, "one call per prompt");
     received.sort_by_key(|r| r.json()["prompt"].as_str().unwrap_or_default().to_owned());
@@ -283,7 +310,11 @@ async fn batch_sends_one_generate_call_per_prompt_and_sums_their_usage() {
     }
 
     let fired = recorder.fired();
-    assert_eq!(fired.len(), 2, "one pre and one post for the whole batch: {fired:#?}");
+    assert_eq!(
+        fired.len(),
+        2,
+        "one pre and one post for the whole batch: {fired:#?}"
+    );
     let Fired::BatchPre { num_actions, .. } = &fired[0] else {
         panic!("{fired:#?}")
     };
@@ -354,7 +385,10 @@ async fn every_error_status_maps_to_its_class_and_fires_the_error_hook_once() {
             "OLLAMA_API_KEY",
         ),
         (
-            Reply::status_json(429, r#"{"error":"server busy, please try again.  maximum pending requests exceeded"}"#),
+            Reply::status_json(
+                429,
+                r#"{"error":"server busy, please try again.  maximum pending requests exceeded"}"#,
+            ),
             "rate_limit",
             "maximum pending requests exceeded",
         ),
@@ -373,7 +407,10 @@ async fn every_error_status_maps_to_its_class_and_fires_the_error_hook_once() {
             .unwrap_err();
         let message = error.to_string();
         assert_eq!(error.error_type(), class, "{message}");
-        assert!(message.contains(fragment), "{message:?} should contain {fragment:?}");
+        assert!(
+            message.contains(fragment),
+            "{message:?} should contain {fragment:?}"
+        );
         let seen = recorder.error();
         assert_eq!(seen.error_type, class);
         assert_eq!(seen.message, message);
@@ -390,9 +427,15 @@ async fn an_unreachable_server_is_a_transport_error_that_says_to_start_ollama() 
     )
     .await
     .unwrap_err();
-    assert!(matches!(error, OllamaError::Unreachable { .. }), "{error:?}");
+    assert!(
+        matches!(error, OllamaError::Unreachable { .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
-    assert!(message.contains("ollama serve") && message.contains("OLLAMA_HOST"), "{message}");
+    assert!(
+        message.contains("ollama serve") && message.contains("OLLAMA_HOST"),
+        "{message}"
+    );
     assert_eq!(recorder.error().error_type, "transport");
 }
 
@@ -416,7 +459,11 @@ async fn a_silent_server_times_out_after_the_configured_timeout() {
 async fn truncated_or_foreign_bodies_are_malformed_responses() {
     let whole = fixture("ollama/chat.json");
     let chat_completion = r#"{"id":"chatcmpl-1","object":"chat.completion","choices":[]}"#;
-    for body in [&whole[..whole.len() - 40], chat_completion, "Ollama is running"] {
+    for body in [
+        &whole[..whole.len() - 40],
+        chat_completion,
+        "Ollama is running",
+    ] {
         let server = MockServer::always(Reply::json(body)).await;
         let error = backend(&server).chat(question()).await.unwrap_err();
         assert_eq!(error.error_type(), "malformed_response", "{body}: {error}");
@@ -446,7 +493,10 @@ async fn a_stream_cut_mid_way_yields_its_chunks_then_a_transport_error_with_the_
         panic!()
     };
     assert_eq!(error.error_type, "transport");
-    assert_eq!(partial.and_then(|p| p.text).as_deref(), Some("Borrowing lets"));
+    assert_eq!(
+        partial.and_then(|p| p.text).as_deref(),
+        Some("Borrowing lets")
+    );
 }
 
 #[tokio::test]
@@ -461,7 +511,10 @@ async fn a_stream_that_ends_without_its_done_line_is_a_malformed_response() {
     assert_eq!(chunks.len(), 10);
     let error = error.unwrap();
     assert_eq!(error.error_type(), "malformed_response");
-    assert!(error.to_string().contains(r#"a line with `"done": true`"#), "{error}");
+    assert!(
+        error.to_string().contains(r#"a line with `"done": true`"#),
+        "{error}"
+    );
     assert_eq!(recorder.error().error_type, "malformed_response");
 }
 
@@ -474,13 +527,19 @@ async fn an_error_line_mid_stream_is_a_server_error() {
     );
     let server = MockServer::always(Reply::stream(NDJSON, lines)).await;
     let (recorder, _registered) = Recorder::new("ollama-error-line").register();
-    let stream = in_session("ollama-error-line", backend(&server).chat_stream(question()))
-        .await
-        .unwrap();
+    let stream = in_session(
+        "ollama-error-line",
+        backend(&server).chat_stream(question()),
+    )
+    .await
+    .unwrap();
     let (chunks, error) = collect(stream).await;
     assert_eq!(chunks.len(), 4);
     let error = error.unwrap();
-    assert!(matches!(error, OllamaError::ErrorEvent { chunks: 4, .. }), "{error:?}");
+    assert!(
+        matches!(error, OllamaError::ErrorEvent { chunks: 4, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("unexpected EOF"), "{error}");
     assert_eq!(recorder.error().error_type, "server_error");
 }

@@ -11,7 +11,7 @@
 //! Model options map onto Ollama's `options`: `temperature`, `max_tokens` → `num_predict`,
 //! `top_p`, `seed`, `stop`, and any other key verbatim (`num_ctx`, `top_k`, ...), except the
 //! top-level fields `keep_alive`, `think`, `format`, `raw`, `system`, `suffix` and `template`,
-//! which stay top-level. A [`Format`](mellea::hooks::Format) becomes `format` (its JSON schema).
+//! which stay top-level. A [`Format`] becomes `format` (its JSON schema).
 //! Tool definitions (`model_options["tools"]`) are sent only while the request's `tool_calls`
 //! flag is on.
 //!
@@ -181,8 +181,8 @@ fn host_url(raw: &str) -> Result<Url, ConfigError> {
         _ if raw.starts_with(':') => format!("http://127.0.0.1{raw}"),
         _ => format!("http://{raw}"),
     };
-    let mut url = http::parse_base_url(&with_scheme, HOST_ENV, "http://localhost:11434")
-        .map_err(|error| match error {
+    let mut url = http::parse_base_url(&with_scheme, HOST_ENV, "http://localhost:11434").map_err(
+        |error| match error {
             ConfigError::InvalidUrl {
                 variable,
                 reason,
@@ -195,7 +195,8 @@ fn host_url(raw: &str) -> Result<Url, ConfigError> {
                 example,
             },
             other => other,
-        })?;
+        },
+    )?;
     if !has_scheme && url.port().is_none() {
         // Cannot fail: an http URL with a host can carry a port.
         let _ = url.set_port(Some(DEFAULT_PORT));
@@ -492,7 +493,8 @@ mod tests {
         }
         let error = host_url("ftp://x").unwrap_err();
         assert!(error.to_string().contains("OLLAMA_HOST"), "{error}");
-        let backend = OllamaBackend::new(OllamaConfig::new("m").with_host("http://proxy/ollama")).unwrap();
+        let backend =
+            OllamaBackend::new(OllamaConfig::new("m").with_host("http://proxy/ollama")).unwrap();
         assert_eq!(backend.chat_url(), "http://proxy/ollama/api/chat");
         assert_eq!(backend.server().unwrap().port, 80);
     }

@@ -211,9 +211,10 @@ mod tests {
 
     #[test]
     fn a_line_without_counts_has_no_usage() {
-        let line: OllamaChatResponse =
-            serde_json::from_str(r#"{"model":"m","message":{"role":"assistant","content":"Hi"},"done":false}"#)
-                .unwrap();
+        let line: OllamaChatResponse = serde_json::from_str(
+            r#"{"model":"m","message":{"role":"assistant","content":"Hi"},"done":false}"#,
+        )
+        .unwrap();
         assert_eq!(GenerationOutput::usage(&line), None);
         assert_eq!(StreamChunk::text(&line), Some("Hi"));
     }

@@ -14,7 +14,7 @@
 //! request is built from the patched request. Model options map onto the request body:
 //! `temperature`, `max_tokens`, `top_p`, `seed` and `stop` by the same names, any other key
 //! verbatim (e.g. `frequency_penalty`, `logprobs`, `tools`); `stream` and `model` are the
-//! backend's to set. A [`Format`](mellea::hooks::Format) becomes a strict `json_schema`
+//! backend's to set. A [`Format`] becomes a strict `json_schema`
 //! `response_format`. Tool definitions (`model_options["tools"]`, with `tool_choice` and
 //! `parallel_tool_calls`) are sent only while the request's `tool_calls` flag is on, so a hook
 //! can switch tools off.
@@ -489,7 +489,10 @@ mod tests {
     #[test]
     fn tools_are_sent_only_while_tool_calls_are_on() {
         let request = GenerationRequest::new([Message::user("Weather?")])
-            .with_option("tools", json!([{"type": "function", "function": {"name": "w"}}]))
+            .with_option(
+                "tools",
+                json!([{"type": "function", "function": {"name": "w"}}]),
+            )
             .with_option("tool_choice", "auto");
         let off = chat_body("m", &request, false);
         assert!(off.get("tools").is_none() && off.get("tool_choice").is_none());
@@ -520,7 +523,10 @@ mod tests {
     #[test]
     fn the_default_server_needs_a_key_and_others_do_not() {
         let error = OpenAiBackend::new(OpenAiConfig::new("gpt-4o-mini")).unwrap_err();
-        assert!(matches!(error, ConfigError::MissingApiKey { .. }), "{error}");
+        assert!(
+            matches!(error, ConfigError::MissingApiKey { .. }),
+            "{error}"
+        );
         assert!(error.to_string().contains("OPENAI_API_KEY"));
         OpenAiBackend::new(OpenAiConfig::new("gpt-4o-mini").with_api_key("sk-test")).unwrap();
         OpenAiBackend::new(OpenAiConfig::new("m").with_base_url("http://localhost:8000/v1"))
@@ -539,7 +545,11 @@ mod tests {
             _ => None,
         });
         assert_eq!(config.base_url(), "http://127.0.0.1:9/v1");
-        assert_eq!(config.model(), OpenAiConfig::DEFAULT_MODEL, "empty means unset");
+        assert_eq!(
+            config.model(),
+            OpenAiConfig::DEFAULT_MODEL,
+            "empty means unset"
+        );
         assert!(config.has_api_key());
         assert!(!format!("{config:?}").contains("sk-secret-value"));
         let backend = OpenAiBackend::new(config).unwrap();

@@ -6,9 +6,7 @@ pub mod recorder;
 pub mod server;
 
 use opentelemetry::Context;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 /// A fixture under `tests/fixtures/`.
 pub fn fixture(path: &str) -> String {

@@ -13,8 +13,7 @@ use mellea_runtime::hooks::{
     GenerationPreCallPatch, ModelOptions, OutputView, Usage,
 };
 use mellea_runtime::plugin::{
-    BackendInfo, BoxFuture, HookAction, HookResult, Plugin, PluginHooks, PluginMode,
-    Registration,
+    BackendInfo, BoxFuture, HookAction, HookResult, Plugin, PluginHooks, PluginMode, Registration,
 };
 
 /// One hook firing.
