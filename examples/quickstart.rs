@@ -2,8 +2,9 @@
 //!
 //! Run it with `cargo run --example quickstart`. No network and no API key: the backend is a
 //! deterministic in-process echo. The example registers
-//! - `Guardrails`, a plugin whose SEQUENTIAL `generation_pre_call` handler pins the temperature
-//!   to 0 (a patch the backend then sees) and blocks prompts that mention a password, and
+//! - `Guardrails`, a plugin written with `#[mellea::plugin]` whose SEQUENTIAL
+//!   `generation_pre_call` handler pins the temperature to 0 (a patch the backend then sees) and
+//!   blocks prompts that mention a password, and
 //! - `latency_logger`, a standalone AUDIT handler of `generation_post_call`,
 //!
 //! then runs two generations: one patched, one blocked before the backend is called.
@@ -12,11 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use mellea::generation::{BackendIdentity, GenerationRequest, Message};
 use mellea::hooks::{
-    GenerationOutput, GenerationPostCall, GenerationPreCall, GenerationPreCallPatch,
-    GenerationPreCallPayload, Usage, model_option,
+    GenerationOutput, GenerationPostCall, GenerationPreCallPatch, GenerationPreCallPayload, Usage,
+    model_option,
 };
-use mellea::plugin::{HookContext, HookFn, PluginHooks};
-use mellea::{HookAction, HookResult, Plugin, PluginMode, PluginViolation, Violation};
+use mellea::plugin::{HookContext, HookFn};
+use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
 #[derive(Clone, Default)]
@@ -110,7 +111,9 @@ struct Guardrails {
     transcript: Transcript,
 }
 
+#[mellea::plugin(name = "guardrails", priority = 10)]
 impl Guardrails {
+    #[hook("generation_pre_call")]
     async fn check_prompt(
         &self,
         payload: &GenerationPreCallPayload,
@@ -130,25 +133,6 @@ impl Guardrails {
         Ok(HookAction::Modify(
             GenerationPreCallPatch::new().with_model_options(options),
         ))
-    }
-}
-
-impl Plugin for Guardrails {
-    fn name(&self) -> &str {
-        "guardrails"
-    }
-
-    fn priority(&self) -> i32 {
-        10
-    }
-
-    fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
-        hooks.method::<GenerationPreCall, _, _>(
-            PluginMode::Sequential,
-            None,
-            self,
-            |this, payload, ctx| Box::pin(this.check_prompt(payload, ctx)),
-        );
     }
 }
 

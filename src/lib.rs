@@ -3,21 +3,95 @@
 //! Hooks and OpenTelemetry GenAI tracing for LLM backends, with hook signatures checked at
 //! compile time.
 //!
-//! ```
-//! use mellea::hooks::{GenerationPreCall, GenerationPreCallPatch};
-//! use mellea::plugin::{HookAction, HookFn, PluginMode};
+//! ## Writing a plugin
 //!
-//! // A handler that pins the temperature of every generation to 0.
-//! let deterministic = HookFn::new::<GenerationPreCall, _>("deterministic", |payload, _ctx| {
-//!     let mut options = payload.model_options.clone();
-//!     options.insert("temperature".into(), 0.0.into());
-//!     Box::pin(async move {
+//! A plugin is a plain Rust type. [`#[plugin]`](macro@plugin) on its impl block makes the
+//! methods marked `#[hook("...")]` its handlers, and one call registers it:
+//!
+//! ```
+//! use mellea::hooks::{GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload};
+//! use mellea::{HookAction, HookContext, HookResult, PluginRegistry};
+//!
+//! /// Pins the temperature of every generation.
+//! struct Deterministic {
+//!     temperature: f64,
+//! }
+//!
+//! #[mellea::plugin(name = "deterministic", priority = 10)]
+//! impl Deterministic {
+//!     #[hook("generation_pre_call", mode = transform)]
+//!     async fn pin_temperature(
+//!         &self,
+//!         payload: &GenerationPreCallPayload,
+//!         _ctx: &HookContext,
+//!     ) -> HookResult<GenerationPreCallPatch> {
+//!         let mut options = payload.model_options.clone();
+//!         options.insert("temperature".into(), self.temperature.into());
 //!         Ok(HookAction::Modify(GenerationPreCallPatch::new().with_model_options(options)))
-//!     })
-//! })
-//! .with_mode(PluginMode::Transform);
-//! let _registration = mellea::register(deterministic).unwrap();
-//! assert!(mellea::has_listeners(mellea::hooks::HookType::GenerationPreCall));
+//!     }
+//! }
+//!
+//! // Process-wide, for every generation: `mellea::register(Deterministic { temperature: 0.0 })`.
+//! // Here, a private registry and one dispatch, as a backend's generation would do it:
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let registry = PluginRegistry::new();
+//! let _registration = registry.register(Deterministic { temperature: 0.0 }).unwrap();
+//!
+//! let mut payload = GenerationPreCallPayload::default();
+//! payload.model_options.insert("temperature".into(), 0.9.into());
+//! let dispatched = registry
+//!     .dispatch::<GenerationPreCall>(payload, HookContext::new())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(dispatched.payload.model_options["temperature"], 0.0);
+//! # });
+//! ```
+//!
+//! A handler can also be a free function: [`#[hook]`](macro@hook) keeps it callable and adds
+//! `<name>_hook()`, which builds its registration.
+//!
+//! ```
+//! use mellea::hooks::GenerationPostCallPayload;
+//! use mellea::{HookAction, HookContext, HookResult};
+//!
+//! #[mellea::hook("generation_post_call", mode = audit)]
+//! async fn log_latency(payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+//!     println!("generation took {} ms", payload.latency_ms);
+//!     Ok(HookAction::Continue)
+//! }
+//!
+//! let _registration = mellea::register(log_latency_hook()).unwrap();
+//! assert!(mellea::has_listeners(mellea::hooks::HookType::GenerationPostCall));
+//! ```
+//!
+//! ## Mistakes are compile errors
+//!
+//! Each hook name stands for a payload type and a result type, and the compiler checks
+//! handlers against them: a misspelled hook name, another hook's payload, a patch returned
+//! from an observe-only hook, a handler that is not `async`, a wrong mode or priority: each is
+//! one error, on the token that is wrong, saying what was expected.
+//!
+//! ```compile_fail
+//! use mellea::hooks::{GenerationPreCallPatch, SessionPreInitPayload};
+//! use mellea::{HookAction, HookContext, HookResult};
+//!
+//! #[mellea::hook("generation_pre_call")]
+//! async fn scrub(
+//!     payload: &SessionPreInitPayload, // error: expected `&GenerationPreCallPayload`
+//!     _ctx: &HookContext,
+//! ) -> HookResult<GenerationPreCallPatch> {
+//!     Ok(HookAction::Continue)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! use mellea::hooks::GenerationPostCallPayload;
+//! use mellea::{HookAction, HookContext, HookResult};
+//!
+//! #[mellea::hook("generation_post_cal")] // error: did you mean `generation_post_call`?
+//! async fn record(_payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+//!     Ok(HookAction::Continue)
+//! }
 //! ```
 
 pub use mellea_runtime::plugin::{
@@ -28,7 +102,150 @@ pub use mellea_runtime::{
     PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
 };
 
-pub use mellea_macros::{backend, generation_hook, hook, plugin};
+pub use mellea_macros::{backend, generation_hook};
+
+/// Declares a plugin: implements [`Plugin`] for the type of an inherent impl block, with one
+/// handler per method marked `#[hook("...")]`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use mellea::hooks::{GenerationPostCallPayload, SessionPreInitPatch, SessionPreInitPayload};
+/// use mellea::{HookAction, HookContext, HookResult};
+///
+/// #[derive(Default)]
+/// struct Quota {
+///     generations: AtomicU64,
+/// }
+///
+/// #[mellea::plugin(name = "quota", priority = 20)]
+/// impl Quota {
+///     /// Pins every session to one model.
+///     #[hook("session_pre_init", mode = transform)]
+///     async fn pin_model(
+///         &self,
+///         _payload: &SessionPreInitPayload,
+///         _ctx: &HookContext,
+///     ) -> HookResult<SessionPreInitPatch> {
+///         Ok(HookAction::Modify(SessionPreInitPatch::new().with_model_id("granite4".into())))
+///     }
+///
+///     /// Counts generations; observe-only hooks return plain `HookResult`.
+///     #[hook("generation_post_call", mode = audit, priority = 90)]
+///     async fn count(&self, _payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+///         self.generations.fetch_add(1, Ordering::Relaxed);
+///         Ok(HookAction::Continue)
+///     }
+///
+///     /// Methods without `#[hook]` stay ordinary methods.
+///     fn generations(&self) -> u64 {
+///         self.generations.load(Ordering::Relaxed)
+///     }
+/// }
+///
+/// let quota = std::sync::Arc::new(Quota::default());
+/// let registration = mellea::register(quota.clone()).unwrap();
+/// assert_eq!(registration.names(), ["quota.session_pre_init", "quota.generation_post_call"]);
+/// assert_eq!(quota.generations(), 0);
+/// # mellea::unregister(&registration);
+/// ```
+///
+/// # Arguments
+///
+/// - `name = "..."` (required): the registry name. Each handler is registered as
+///   `"{name}.{hook}"`, so a plugin has one handler per hook, and two plugins of the same name
+///   cannot be registered at once.
+/// - `priority = N` (optional): an `i32` literal, the priority of the handlers that set none.
+///   Lower runs first; the default is 50.
+///
+/// # The impl block
+///
+/// It must be an inherent impl (`impl MyPlugin { .. }`, generics allowed). Its methods marked
+/// `#[hook(...)]` (or `#[mellea::hook(...)]`) are the handlers; see [`macro@hook`] for their
+/// arguments and signature. Every other item stays as written. The type must be
+/// `Send + Sync + 'static`: one plugin value serves concurrent dispatches on any thread, so
+/// handlers take `&self` and keep mutable state behind atomics or locks.
+///
+/// # Registering
+///
+/// A value of the type (or an `Arc` of it, to keep a handle on its state) goes to
+/// [`register`], [`register_for_session`], [`scoped`] (unregistered when the guard drops), a
+/// [`PluginRegistry`], or a [`PluginSet`].
+#[doc(inline)]
+pub use mellea_macros::plugin;
+
+/// Declares a hook handler: a method inside a [`#[plugin]`](macro@plugin) impl, or a free
+/// `async fn`.
+///
+/// ```
+/// use mellea::hooks::{ToolPreInvokePatch, ToolPreInvokePayload};
+/// use mellea::{HookAction, HookContext, HookResult, Violation};
+///
+/// /// Refuses tool calls while the kill switch is on.
+/// #[mellea::hook("tool_pre_invoke", mode = concurrent, priority = 1)]
+/// pub async fn kill_switch(
+///     _payload: &ToolPreInvokePayload,
+///     ctx: &HookContext,
+/// ) -> HookResult<ToolPreInvokePatch> {
+///     match ctx.get_state("kill_switch") {
+///         Some(serde_json::Value::Bool(true)) => Ok(HookAction::Block(
+///             Violation::new("tools are disabled").with_code("KILL_SWITCH"),
+///         )),
+///         _ => Ok(HookAction::Continue),
+///     }
+/// }
+///
+/// // `kill_switch` is still an ordinary async fn; `kill_switch_hook()` registers it.
+/// let hook = kill_switch_hook();
+/// assert_eq!(hook.name(), format!("{}::kill_switch", module_path!()));
+/// let _registration = mellea::register(hook).unwrap();
+/// ```
+///
+/// # Arguments
+///
+/// `#[hook("hook_name", mode = ..., priority = N)]`:
+///
+/// - the hook name (required, first): a string literal, one of the 27 names of
+///   [`hooks::HookType`] (`"generation_pre_call"`, `"tool_post_invoke"`, ...). A name that is
+///   not a hook is a compile error listing the hooks, with a suggestion for a near miss.
+/// - `mode` (optional): a bare identifier, one of `sequential` (the default), `transform`,
+///   `audit`, `concurrent`, `fire_and_forget`: the [`PluginMode`]s in snake case.
+/// - `priority` (optional): an `i32` literal; lower runs first. The default is the plugin's
+///   priority for methods and 50 for free functions.
+///
+/// # Signature
+///
+/// ```text
+/// async fn name(&self, payload: &XPayload, ctx: &HookContext) -> HookResult<XPatch>  // writable hooks
+/// async fn name(&self, payload: &XPayload, ctx: &HookContext) -> HookResult          // observe-only hooks
+/// ```
+///
+/// where `X` is the hook's marker type in [`hooks`] (`"generation_pre_call"`:
+/// `GenerationPreCallPayload`, `GenerationPreCallPatch`). The nine writable hooks are
+/// `session_pre_init`, `component_pre_execute`, `generation_pre_call`,
+/// `generation_batch_pre_call`, `validation_pre_check`, `validation_post_check`,
+/// `sampling_loop_start`, `tool_pre_invoke` and `tool_post_invoke`; the handlers of every other
+/// hook return `HookResult` (= `HookResult<NoPatch>`), which cannot carry a patch.
+///
+/// - The handler is an `async fn`; it is neither generic nor `unsafe`, and its future is
+///   `Send` (handlers run on any worker thread).
+/// - A method takes `&self` first; a free function takes no receiver.
+/// - Then exactly two parameters, with any patterns: the payload by reference and the context.
+/// - The types are checked as types, not as spellings: aliases and full paths are fine. A
+///   mismatch is one compile error on the offending type, naming the expected one.
+///
+/// # On a free function
+///
+/// The function stays as written, callable and testable. `#[hook]` adds, with the same
+/// visibility, `fn <name>_hook() -> HookFn`, whose handler is registered under the name
+/// `<module path>::<name>`: `mellea::register(kill_switch_hook())`.
+///
+/// # On a method
+///
+/// Only inside a `#[plugin]` impl, which consumes the attribute; elsewhere it is a compile
+/// error.
+#[doc(inline)]
+pub use mellea_macros::hook;
 
 /// Ready-made HTTP backends, instrumented with `#[backend]`: `backends::openai` (feature
 /// `openai`: OpenAI, vLLM, llama.cpp's server, LM Studio, Ollama's `/v1`) and
@@ -40,6 +257,10 @@ pub use mellea_backends as backends;
 
 #[doc(hidden)]
 pub use mellea_runtime::__private;
+
+// #[plugin] / #[hook]: the macro crate's hook table, checked against the runtime's by a test.
+#[doc(hidden)]
+pub use mellea_macros::__hook_table;
 
 /// Registers an item in the process-wide registry for every dispatch.
 pub fn register(

@@ -66,15 +66,15 @@ impl Tiny {
 }
 
 #[test]
-fn an_instrumented_future_is_barely_larger_than_the_bare_one() {
+fn an_instrumented_future_is_no_larger_than_the_bare_one_plus_a_tag() {
     // Every caller moves the method's future around, listened to or not: the listened-to
-    // path (pre-call dispatch, post-call, spans) must live on the heap, not inline in it.
-    // What remains inline is the request kept across the pre-call await and the scope.
+    // path (pre-call dispatch, post-call, spans) lives on the heap, so what remains is the
+    // bare body plus at most a discriminant.
     let bare = std::mem::size_of_val(&Tiny.bare(GenerationRequest::default()));
     let instrumented = std::mem::size_of_val(&Tiny.instrumented(GenerationRequest::default()));
     println!("bare {bare} bytes, instrumented {instrumented} bytes");
     assert!(
-        instrumented <= bare + std::mem::size_of::<GenerationRequest>() + 64,
+        instrumented <= bare + 8,
         "instrumented future {instrumented} bytes vs bare {bare} bytes"
     );
 }

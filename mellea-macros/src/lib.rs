@@ -8,17 +8,30 @@
 use proc_macro::TokenStream;
 
 mod backend;
+mod common;
 mod hook;
 mod plugin;
 
 /// Declares a plugin: `#[plugin(name = "...", priority = N)]` on an inherent `impl` block whose
 /// async methods carry `#[hook("hook_name", mode = ..., priority = N)]`.
+///
+/// # Expansion
+///
+/// The impl block without its `#[hook]` attributes, and an `impl Plugin` for its type whose
+/// `hooks` subscribes each handler. On a mistake: the same with only the correct handlers, plus
+/// one spanned error per mistake (a trait impl or a non-impl item is re-emitted as written).
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin::expand(args.into(), item.into()).into()
 }
 
 /// Declares a hook handler: on a method inside a `#[plugin]` impl, or on a free async fn.
+///
+/// # Expansion
+///
+/// On a free function: the function unchanged, and `fn <name>_hook() -> HookFn` registering
+/// it. On a mistake: the function, a `<name>_hook` that never runs, and one spanned error per
+/// mistake, so that uses of either add no errors of their own.
 #[proc_macro_attribute]
 pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     hook::expand(args.into(), item.into()).into()
@@ -36,4 +49,12 @@ pub fn backend(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn generation_hook(args: TokenStream, item: TokenStream) -> TokenStream {
     backend::expand_stray_generation_hook(args.into(), item.into()).into()
+}
+
+/// Not public API: the hook table of `#[hook]` as `[(&str, HookType); 27]`, for the facade test
+/// proving it agrees with the runtime's `HookType::ALL`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __hook_table(input: TokenStream) -> TokenStream {
+    common::hook_table::expand_table(input.into()).into()
 }

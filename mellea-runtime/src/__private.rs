@@ -6,7 +6,54 @@ pub use crate::plugin;
 // #[backend] / #[generation_hook]
 pub use crate::__describe_error as describe_error;
 pub use crate::error::PluginViolation;
-pub use crate::generation::{Generation, GenerationKind};
+pub use crate::generation::{BackendIdentity, BackendSnapshot, Generation, GenerationKind};
+
+/// The future of an instrumented method: its bare body when nobody listened at call time,
+/// the boxed generation otherwise.
+pub enum GenerationFuture<B, I> {
+    /// Nobody listened: the user's body, as it would run without the attribute.
+    Bare(B),
+    /// The body driven by a generation (hooks, spans), on the heap.
+    Instrumented(core::pin::Pin<Box<I>>),
+}
+
+impl<B, I> core::future::Future for GenerationFuture<B, I>
+where
+    B: core::future::Future,
+    I: core::future::Future<Output = B::Output>,
+{
+    type Output = B::Output;
+
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        // SAFETY: the variants are pinned structurally: nothing moves a variant's content out
+        // of a pinned `GenerationFuture`, it has no `Drop` impl, and it is `Unpin` only when
+        // `B` is (the boxed variant is `Unpin` by itself).
+        unsafe {
+            match self.get_unchecked_mut() {
+                GenerationFuture::Bare(body) => core::pin::Pin::new_unchecked(body).poll(cx),
+                GenerationFuture::Instrumented(generation) => generation.as_mut().poll(cx),
+            }
+        }
+    }
+}
+
+/// The backend's identity if anyone listens to the hooks of `kind` (one atomic load
+/// otherwise): taken at call time, because the body takes the backend.
+#[inline(always)]
+pub fn snapshot_if_listening<B: BackendIdentity + ?Sized>(
+    kind: GenerationKind,
+    backend: &B,
+) -> Option<BackendSnapshot> {
+    if Generation::listening(kind) {
+        Some(BackendSnapshot::of(backend))
+    } else {
+        None
+    }
+}
 
 /// Moves a future to the heap. The listened-to path of a generation runs boxed, so the
 /// future of an instrumented method — what every caller moves around, listened to or not —
@@ -36,5 +83,93 @@ pub trait FromViolation {
 impl<E: From<PluginViolation>> FromViolation for E {
     fn from_violation(violation: PluginViolation) -> Self {
         E::from(violation)
+    }
+}
+
+// #[plugin] / #[hook]
+//
+// A handler is called through three conversions, written by the expansion as
+// `<UserType as Conversion<..>>::convert(..)` with the user's own type tokens. When the user's
+// type is the hook's type each conversion is the identity; otherwise exactly one trait bound
+// fails, and its `on_unimplemented` message names the type the hook expects, on the user's type.
+pub use crate::hooks::{Hook, NoPatch};
+pub use crate::plugin::{
+    BoxFuture, HandlerError, HookAction, HookContext, HookFn, HookResult, Plugin, PluginHooks,
+    PluginMode,
+};
+
+/// The payload parameter of a handler: `&Payload` of the hook it subscribes to.
+#[diagnostic::on_unimplemented(
+    message = "wrong payload type for this hook: expected `&{Payload}`, found `{Self}`",
+    label = "expected `&{Payload}`",
+    note = "a handler takes the payload of the hook it subscribes to, by reference"
+)]
+pub trait PayloadParam<'a, Payload>: Sized {
+    /// The dispatcher's payload reference as the handler's parameter.
+    fn from_payload(payload: &'a Payload) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'a, P> PayloadParam<'a, P> for &'a P {
+    #[inline(always)]
+    fn from_payload(payload: &'a P) -> Self {
+        payload
+    }
+}
+
+/// The context parameter of a handler: `&HookContext`.
+#[diagnostic::on_unimplemented(
+    message = "wrong context type: expected `&HookContext`, found `{Self}`",
+    label = "expected `&HookContext`",
+    note = "a handler's second parameter is the dispatch context, `ctx: &HookContext`"
+)]
+pub trait ContextParam<'a>: Sized {
+    /// The dispatcher's context reference as the handler's parameter.
+    fn from_context(ctx: &'a HookContext) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<'a> ContextParam<'a> for &'a HookContext {
+    #[inline(always)]
+    fn from_context(ctx: &'a HookContext) -> Self {
+        ctx
+    }
+}
+
+/// The return type of a handler of a writable hook: `HookResult<Patch>`.
+#[diagnostic::on_unimplemented(
+    message = "wrong return type for this hook: expected `HookResult<{Patch}>`, found `{Self}`",
+    label = "expected `HookResult<{Patch}>`",
+    note = "a handler of this hook returns `Ok(HookAction::Continue)`, `Ok(HookAction::Modify({Patch}))` or `Ok(HookAction::Block(violation))`"
+)]
+pub trait PatchReturn<Patch> {
+    /// The handler's output as the dispatcher's result type.
+    fn into_hook_result(self) -> HookResult<Patch>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<P> PatchReturn<P> for HookResult<P> {
+    #[inline(always)]
+    fn into_hook_result(self) -> HookResult<P> {
+        self
+    }
+}
+
+/// The return type of a handler of an observe-only hook: `HookResult` (no patch).
+#[diagnostic::on_unimplemented(
+    message = "wrong return type for an observe-only hook: expected `HookResult`, found `{Self}`",
+    label = "expected `HookResult`: this hook cannot be patched",
+    note = "an observe-only hook's handler returns `HookResult` (= `HookResult<NoPatch>`): `Ok(HookAction::Continue)` or `Ok(HookAction::Block(violation))`, never a patch"
+)]
+pub trait ObserveReturn {
+    /// The handler's output as the dispatcher's result type.
+    fn into_hook_result(self) -> HookResult<NoPatch>;
+}
+
+#[diagnostic::do_not_recommend]
+impl ObserveReturn for HookResult<NoPatch> {
+    #[inline(always)]
+    fn into_hook_result(self) -> HookResult<NoPatch> {
+        self
     }
 }

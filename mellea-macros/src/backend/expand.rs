@@ -1,27 +1,50 @@
-//! Code generation: each `#[generation_hook]` method body becomes a generation.
+//! Code generation: each `#[generation_hook]` method becomes a generation.
 //!
-//! The user's body runs once, as an `async move` block, either directly (nobody listens: one
-//! atomic load more than the bare method) or driven by a `::mellea::__private::Generation`,
-//! which fires pre-call, runs the body under the generation's OTel context and fires exactly
-//! one of post-call / error.
+//! The `async fn` becomes a plain `fn` returning a future, so that the check "does anyone
+//! listen" (one atomic load) happens before any future exists, and the future callers get is
+//! `GenerationFuture<body, Box<instrumented>>`: when nobody listens it is the user's body itself, no
+//! larger than the bare method's future. (An `async fn` wrapper would store its arguments
+//! twice, rust-lang/rust#62958.) The user's body is written once, as a closure over the request
+//! returning an `async move` block; the listened-to path runs boxed, driven by a
+//! `::mellea::__private::Generation`, which fires pre-call, runs the body under the
+//! generation's OTel context and fires exactly one of post-call / error.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ImplItemFn, Pat, Type};
+use syn::{FnArg, GenericParam, Generics, Ident, ImplItemFn, Lifetime, Pat, Type};
 
 use super::parse::{BackendArgs, PathKind};
 use super::validate::{GenerationMethod, span_or};
 
-/// Rewrites the body of one generation method.
+/// Where the method lives: trait impls and inherent impls capture lifetimes differently.
+pub(crate) struct ImplContext<'a> {
+    pub(crate) self_ty: &'a Type,
+    pub(crate) generics: &'a Generics,
+    pub(crate) is_trait_impl: bool,
+}
+
+/// Rewrites one generation method.
 pub(crate) fn instrument(
     method: &mut ImplItemFn,
     generation: &GenerationMethod,
     args: &BackendArgs,
-    self_ty: &Type,
-) {
+    context: &ImplContext<'_>,
+) -> syn::Result<()> {
     make_request_mut(method);
+    if !context.is_trait_impl {
+        name_elided_lifetimes(method);
+    }
     let request = &generation.request;
+    let request_ty = request_type(method).ok_or_else(|| {
+        syn::Error::new_spanned(&generation.request_ty, "the request parameter needs a type")
+    })?;
+    if contains_impl_trait(&request_ty) {
+        return Err(syn::Error::new_spanned(
+            &generation.request_ty,
+            "the request parameter of a `#[generation_hook]` method cannot be `impl Trait`; name the type, or use a generic parameter `R: ChatRequest`",
+        ));
+    }
     let provider = &args.provider;
     let remote = match &args.remote {
         Some(remote) => quote!(::core::option::Option::Some(#remote)),
@@ -39,9 +62,9 @@ pub(crate) fn instrument(
     // user's token it is about, so a type that does not fit gets one error, there.
     let request_span = generation.request_ty.span();
     let request_at = Ident::new(&request.to_string(), request_span);
-    let begin = quote_spanned! {self_ty.span()=>
-        ::mellea::__private::Generation::begin(
-            ::mellea::__private::GenerationKind::#kind, &self, #provider, #remote,
+    let snapshot = quote_spanned! {context.self_ty.span()=>
+        ::mellea::__private::snapshot_if_listening(
+            ::mellea::__private::GenerationKind::#kind, &self,
         )
     };
     let pre_call = match generation.kind {
@@ -51,53 +74,187 @@ pub(crate) fn instrument(
     };
     let pre_call = Ident::new(pre_call, request_span);
     let pre_call = quote_spanned! {request_span=>
-        ::mellea::__private::boxed(__mellea_generation.#pre_call(&mut #request_at)).await
+        __mellea_generation.#pre_call(&mut #request_at).await
     };
     let blocked = quote_spanned! {err_span=>
         ::mellea::__private::violation_into(__mellea_violation)
     };
     let describe = quote!(|__mellea_error| ::mellea::__private::describe_error!(__mellea_error));
+    let body_call = quote!(__mellea_body(#request));
     let complete = match generation.kind {
         PathKind::Chat => quote_spanned! {ok_span=>
-            ::mellea::__private::boxed(__mellea_generation.complete(__mellea_body, #describe)).await
+            __mellea_generation.complete(#body_call, #describe).await
         },
         PathKind::Batch => quote_spanned! {ok_span=>
-            ::mellea::__private::boxed(__mellea_generation.complete_batch(__mellea_body, #describe)).await
+            __mellea_generation.complete_batch(#body_call, #describe).await
         },
         PathKind::Stream => quote_spanned! {ok_span=>
-            ::mellea::__private::boxed(
-                __mellea_generation.complete_stream(__mellea_body, #describe, #describe),
-            )
-            .await
+            __mellea_generation.complete_stream(#body_call, #describe, #describe).await
         },
     };
     let body = &method.block;
     method.block = syn::parse_quote_spanned! {body.span()=> {
-        let mut __mellea_scope = #begin;
-        if let ::core::option::Option::Some(__mellea_generation) = &mut __mellea_scope {
-            if let ::core::result::Result::Err(__mellea_violation) = #pre_call {
-                return ::core::result::Result::Err(#blocked);
-            }
-        }
-        let __mellea_body = async {
-            // The first return edge fixes the block's output type to the method's return type,
-            // so `?`, `return` and unsizing coercions in the body behave as in the method itself.
+        let __mellea_snapshot = #snapshot;
+        let __mellea_body = move |#request: #request_ty| async move {
+            // The first return edge fixes the block's output type to the method's return
+            // type, so `?`, `return` and coercions in the body behave as in the method itself.
             #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::let_with_type_underscore)]
             if false {
                 let __mellea_return: #return_ty = loop {};
                 return __mellea_return;
             }
+            #[allow(unused_mut)]
+            let mut #request = #request;
             #body
         };
-        match __mellea_scope {
-            ::core::option::Option::None => __mellea_body.await,
-            ::core::option::Option::Some(__mellea_generation) => #complete,
+        match __mellea_snapshot {
+            ::core::option::Option::None => ::mellea::__private::GenerationFuture::Bare(#body_call),
+            ::core::option::Option::Some(__mellea_snapshot) => {
+                ::mellea::__private::GenerationFuture::Instrumented(::mellea::__private::boxed(async move {
+                    let mut __mellea_generation = ::mellea::__private::Generation::start(
+                        ::mellea::__private::GenerationKind::#kind,
+                        __mellea_snapshot,
+                        #provider,
+                        #remote,
+                    );
+                    if let ::core::result::Result::Err(__mellea_violation) = #pre_call {
+                        return ::core::result::Result::Err(#blocked);
+                    }
+                    #complete
+                }))
+            }
         }
     }};
+    make_plain_fn(method, &generation.return_ty, context);
+    Ok(())
 }
 
-/// Pre-call hooks patch the request in place, so its parameter is made `mut` (rebinding it
-/// instead would cost a move of the whole request on every call).
+/// `async fn f(..) -> R` becomes `fn f(..) -> impl Future<Output = R> (+ use<..>)`.
+fn make_plain_fn(method: &mut ImplItemFn, return_ty: &Type, context: &ImplContext<'_>) {
+    let async_span = method
+        .sig
+        .asyncness
+        .take()
+        .map_or_else(Span::call_site, |a| a.span);
+    // Trait impls capture every lifetime in scope in any edition; inherent methods spell their
+    // captures out, so the same code works in edition 2021 and 2024.
+    let captures = if context.is_trait_impl {
+        quote!()
+    } else {
+        let params = context
+            .generics
+            .params
+            .iter()
+            .chain(method.sig.generics.params.iter());
+        let (lifetimes, others): (Vec<_>, Vec<_>) =
+            params.partition(|p| matches!(p, GenericParam::Lifetime(_)));
+        let names = lifetimes
+            .into_iter()
+            .chain(others)
+            .map(|param| match param {
+                GenericParam::Lifetime(l) => {
+                    let lifetime = &l.lifetime;
+                    quote!(#lifetime)
+                }
+                GenericParam::Type(t) => {
+                    let ident = &t.ident;
+                    quote!(#ident)
+                }
+                GenericParam::Const(c) => {
+                    let ident = &c.ident;
+                    quote!(#ident)
+                }
+            });
+        quote!(+ use<#(#names),*>)
+    };
+    method.sig.output = syn::parse_quote_spanned! {async_span=>
+        -> impl ::core::future::Future<Output = #return_ty> #captures
+    };
+}
+
+/// The request parameter's type, after lifetimes were named.
+fn request_type(method: &ImplItemFn) -> Option<Type> {
+    method.sig.inputs.iter().find_map(|arg| match arg {
+        FnArg::Typed(typed) => Some((*typed.ty).clone()),
+        FnArg::Receiver(_) => None,
+    })
+}
+
+/// Gives every elided lifetime of the signature (`&self`, `&T`, `'_`) a name, so the returned
+/// future can list what it captures.
+fn name_elided_lifetimes(method: &mut ImplItemFn) {
+    let mut named: Vec<Lifetime> = Vec::new();
+    let mut fresh = |span: Span| {
+        let lifetime = Lifetime::new(&format!("'__mellea_{}", named.len()), span);
+        named.push(lifetime.clone());
+        lifetime
+    };
+    for input in &mut method.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => match &mut receiver.kind {
+                syn::ReceiverKind::Reference(and, lifetime @ None, _) => {
+                    *lifetime = Some(fresh(and.span));
+                }
+                syn::ReceiverKind::Typed(_, ty) => name_in_type(ty, &mut fresh),
+                _ => {}
+            },
+            FnArg::Typed(typed) => name_in_type(&mut typed.ty, &mut fresh),
+        }
+    }
+    for lifetime in named.into_iter().rev() {
+        method
+            .sig
+            .generics
+            .params
+            .insert(0, GenericParam::Lifetime(syn::LifetimeParam::new(lifetime)));
+    }
+}
+
+fn name_in_type(ty: &mut Type, fresh: &mut impl FnMut(Span) -> Lifetime) {
+    match ty {
+        Type::Reference(reference) => {
+            match &mut reference.lifetime {
+                None => reference.lifetime = Some(fresh(reference.and_token.span)),
+                Some(l) if l.ident == "_" => *l = fresh(l.span()),
+                Some(_) => {}
+            }
+            name_in_type(&mut reference.elem, fresh);
+        }
+        Type::Path(path) => {
+            for segment in &mut path.path.segments {
+                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        match arg {
+                            syn::GenericArgument::Lifetime(l) if l.ident == "_" => {
+                                *l = fresh(l.span());
+                            }
+                            syn::GenericArgument::Type(inner) => name_in_type(inner, fresh),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        Type::Paren(p) => name_in_type(&mut p.elem, fresh),
+        Type::Group(g) => name_in_type(&mut g.elem, fresh),
+        Type::Slice(s) => name_in_type(&mut s.elem, fresh),
+        Type::Array(a) => name_in_type(&mut a.elem, fresh),
+        Type::Tuple(t) => t.elems.iter_mut().for_each(|e| name_in_type(e, fresh)),
+        _ => {}
+    }
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(_) => true,
+        Type::Reference(r) => contains_impl_trait(&r.elem),
+        Type::Paren(p) => contains_impl_trait(&p.elem),
+        Type::Group(g) => contains_impl_trait(&g.elem),
+        _ => false,
+    }
+}
+
+/// Pre-call hooks patch the request in place, so its parameter is made `mut`.
 fn make_request_mut(method: &mut ImplItemFn) {
     let request = method.sig.inputs.iter_mut().find_map(|arg| match arg {
         FnArg::Typed(typed) => Some(typed),
@@ -147,14 +304,20 @@ pub(crate) fn expand_impl(
     mut item: syn::ItemImpl,
     methods: &[GenerationMethod],
     args: &BackendArgs,
-) -> TokenStream {
+) -> syn::Result<TokenStream> {
     let self_ty = (*item.self_ty).clone();
+    let generics = item.generics.clone();
+    let context = ImplContext {
+        self_ty: &self_ty,
+        generics: &generics,
+        is_trait_impl: item.trait_.is_some(),
+    };
     for generation in methods {
         if let syn::ImplItem::Fn(method) = &mut item.items[generation.index] {
-            instrument(method, generation, args, &self_ty);
+            instrument(method, generation, args, &context)?;
         }
     }
-    quote!(#item)
+    Ok(quote!(#item))
 }
 
 #[cfg(test)]

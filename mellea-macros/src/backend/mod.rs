@@ -29,7 +29,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = validate::Errors::default();
     let methods = validate::generation_methods(&mut item_impl, &mut errors);
     match (parse::backend_args(args), errors.into_result()) {
-        (Ok(args), None) => expand::expand_impl(item_impl, &methods, &args),
+        (Ok(args), None) => {
+            let original = quote!(#item_impl);
+            expand::expand_impl(item_impl, &methods, &args)
+                .unwrap_or_else(|error| with_errors(original, error))
+        }
         (Ok(_), Some(error)) => with_errors(quote!(#item_impl), error),
         (Err(mut error), method_errors) => {
             if let Some(method_errors) = method_errors {

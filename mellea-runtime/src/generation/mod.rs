@@ -22,5 +22,5 @@ pub use backend::{BackendIdentity, ServerAddress};
 pub use error_info::{ClassifyError, describe};
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest, Message};
-pub use scope::{Generation, GenerationKind, live_generations};
+pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

@@ -211,6 +211,26 @@ impl Live {
     }
 }
 
+/// What a generation needs to know of its backend, taken when the call is made (the backend
+/// itself stays with the body).
+#[derive(Clone, Debug)]
+pub struct BackendSnapshot {
+    model_id: String,
+    server: Option<(String, u16)>,
+}
+
+impl BackendSnapshot {
+    /// The identity of `backend`, owned.
+    pub fn of<B: BackendIdentity + ?Sized>(backend: &B) -> Self {
+        Self {
+            model_id: backend.model_id().to_owned(),
+            server: backend
+                .server()
+                .map(|server| (server.host.to_owned(), server.port)),
+        }
+    }
+}
+
 /// One begun generation: the scope a `#[generation_hook]` expansion drives.
 ///
 /// It exists only while some plugin listens to the generation's hooks ([`Generation::begin`]
@@ -241,6 +261,12 @@ impl std::fmt::Debug for Generation {
 }
 
 impl Generation {
+    /// Whether any plugin listens to the hooks of `kind`: one relaxed atomic load.
+    #[inline(always)]
+    pub fn listening(kind: GenerationKind) -> bool {
+        has_any_listener(kind.hooks())
+    }
+
     /// Begins a generation of `backend` if any plugin listens to the hooks of `kind`.
     ///
     /// When nobody listens this is one relaxed atomic load and returns `None`: no id is
@@ -252,22 +278,28 @@ impl Generation {
         provider: &'static str,
         remote: Option<bool>,
     ) -> Option<Generation> {
-        if !has_any_listener(kind.hooks()) {
+        if !Self::listening(kind) {
             return None;
         }
-        Some(Self::start(kind, backend, provider, remote))
+        Some(Self::start(
+            kind,
+            BackendSnapshot::of(backend),
+            provider,
+            remote,
+        ))
     }
 
+    /// Begins a generation: mints its id, captures the current OTel context and session.
     #[inline(never)]
-    fn start<B: BackendIdentity + ?Sized>(
+    pub fn start(
         kind: GenerationKind,
-        backend: &B,
+        backend: BackendSnapshot,
         provider: &'static str,
         remote: Option<bool>,
     ) -> Generation {
-        let mut info = BackendInfo::new(provider, backend.model_id());
-        if let Some(server) = backend.server() {
-            info = info.with_server(server.host, server.port);
+        let mut info = BackendInfo::new(provider, backend.model_id);
+        if let Some((host, port)) = backend.server {
+            info = info.with_server(host, port);
         }
         if let Some(remote) = remote {
             info.remote = remote;

@@ -1,0 +1,16 @@
+// A handler takes only the payload and the context.
+use mellea::hooks::GenerationPostCallPayload;
+use mellea::{HookAction, HookContext, HookResult};
+
+#[mellea::hook("generation_post_call")]
+async fn record(
+    _payload: &GenerationPostCallPayload,
+    _ctx: &HookContext,
+    _verbose: bool,
+) -> HookResult {
+    Ok(HookAction::Continue)
+}
+
+fn main() {
+    let _ = mellea::register(record_hook());
+}

@@ -1,0 +1,17 @@
+// A plugin needs a name.
+use mellea::hooks::GenerationPostCallPayload;
+use mellea::{HookAction, HookContext, HookResult};
+
+struct Recorder;
+
+#[mellea::plugin(priority = 5)]
+impl Recorder {
+    #[hook("generation_post_call")]
+    async fn record(&self, _payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+        Ok(HookAction::Continue)
+    }
+}
+
+fn main() {
+    let _ = mellea::register(Recorder);
+}
