@@ -257,7 +257,11 @@ async fn traceparent_is_sent_inside_a_trace_and_only_there() {
         .await
         .unwrap();
     let received = server.received();
-    assert_eq!(received[0].header("traceparent"), None, "no trace, no header");
+    assert_eq!(
+        received[0].header("traceparent"),
+        None,
+        "no trace, no header"
+    );
     assert_eq!(
         received[1].header("traceparent"),
         Some(expected_traceparent().as_str()),
