@@ -247,6 +247,14 @@ pub use mellea_macros::plugin;
 #[doc(inline)]
 pub use mellea_macros::hook;
 
+/// Ready-made HTTP backends, instrumented with `#[backend]`: `backends::openai` (feature
+/// `openai`: OpenAI, vLLM, llama.cpp's server, LM Studio, Ollama's `/v1`) and
+/// `backends::ollama` (feature `ollama`: Ollama's native API). Both features are on by
+/// default.
+#[cfg(any(feature = "openai", feature = "ollama"))]
+#[doc(inline)]
+pub use mellea_backends as backends;
+
 #[doc(hidden)]
 pub use mellea_runtime::__private;
 

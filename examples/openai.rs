@@ -1,0 +1,130 @@
+//! Chat with any OpenAI-compatible server — OpenAI, vLLM, llama.cpp's server, LM Studio,
+//! Ollama's `/v1` — through `mellea::backends::openai`, with a hook reporting every call.
+//!
+//! ```sh
+//! # OpenAI
+//! OPENAI_API_KEY=sk-... cargo run --example openai
+//! # a local server (vLLM, llama.cpp, LM Studio, Ollama): no key needed
+//! OPENAI_BASE_URL=http://localhost:8000/v1 OPENAI_MODEL=Qwen/Qwen2.5-1.5B-Instruct \
+//!     cargo run --example openai -- "Why is the sky blue?"
+//! ```
+//!
+//! Environment: `OPENAI_BASE_URL` (default `https://api.openai.com/v1`), `OPENAI_API_KEY`
+//! (required for OpenAI itself), `OPENAI_MODEL` (default `gpt-4o-mini`). The prompt is the first
+//! argument. The example asks once for a whole answer and once for a streamed one, which it
+//! prints as it arrives; an audit hook prints the usage and latency of each call. Without a
+//! reachable server it exits with status 1 and says what to set.
+
+use std::error::Error;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use mellea::backends::openai::{OpenAiBackend, OpenAiConfig};
+use mellea::generation::{GenerationRequest, Message};
+use mellea::hooks::{GenerationPostCall, model_option};
+use mellea::plugin::{HookAction, HookFn, PluginMode};
+use mellea::session::in_session;
+
+/// What happened, line by line: printed as it happens and kept for the example's test.
+#[derive(Clone, Default)]
+pub struct Transcript(Arc<Mutex<Vec<String>>>);
+
+impl Transcript {
+    fn say(&self, line: String) {
+        println!("{line}");
+        self.0.lock().unwrap().push(line);
+    }
+
+    /// Every line said so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A standalone audit handler: what each generation cost, read from the post-call hook.
+fn usage_report(name: String, transcript: Transcript) -> HookFn {
+    HookFn::new::<GenerationPostCall, _>(name, move |payload, _ctx| {
+        let output = payload.model_output.clone().unwrap_or_default();
+        let tokens = output.usage.map_or("no usage reported".into(), |usage| {
+            format!(
+                "{} prompt + {} completion tokens",
+                usage.input_tokens.unwrap_or(0),
+                usage.output_tokens.unwrap_or(0)
+            )
+        });
+        let first_chunk = output
+            .time_to_first_chunk
+            .map(|ttfc| format!(", first chunk after {:.0} ms", ttfc.as_secs_f64() * 1000.0))
+            .unwrap_or_default();
+        transcript.say(format!(
+            "[hook] {} answered in {:.0} ms{first_chunk}: {tokens}, finish {}",
+            output.response_model.as_deref().unwrap_or("the model"),
+            payload.latency_ms,
+            output.finish_reasons.join(",")
+        ));
+        Box::pin(async { Ok(HookAction::Continue) })
+    })
+    .with_mode(PluginMode::Audit)
+}
+
+/// Asks `prompt` twice (whole, then streamed) of the server `config` names.
+pub async fn run(config: OpenAiConfig, prompt: &str) -> Result<Transcript, Box<dyn Error>> {
+    let transcript = Transcript::default();
+    let backend = OpenAiBackend::new(config)?;
+    transcript.say(format!(
+        "asking {} at {}",
+        backend.model(),
+        backend.chat_url()
+    ));
+
+    // The handler fires only for generations of this session.
+    let session = format!("example-openai-{}", uuid::Uuid::new_v4());
+    let handler = usage_report(format!("usage_report-{session}"), transcript.clone());
+    let registration = mellea::register_for_session(session.clone(), handler)?;
+    let outcome = in_session(session, async {
+        let request = GenerationRequest::new([
+            Message::system("You are concise: answer in at most two sentences."),
+            Message::user(prompt),
+        ])
+        .with_option(model_option::TEMPERATURE, 0.2)
+        .with_option(model_option::MAX_TOKENS, 200);
+
+        let reply = backend.chat(request.clone()).await?;
+        transcript.say(format!(
+            "reply: {}",
+            reply.text().unwrap_or_default().trim()
+        ));
+
+        let mut stream = backend.chat_stream(request).await?;
+        let mut streamed = String::new();
+        print!("streaming: ");
+        while let Some(chunk) = stream.next().await {
+            let text = chunk?.text().unwrap_or_default().to_owned();
+            print!("{text}");
+            std::io::stdout().flush()?;
+            streamed.push_str(&text);
+        }
+        println!();
+        transcript.say(format!("streamed: {}", streamed.trim()));
+        Ok::<_, Box<dyn Error>>(())
+    })
+    .await;
+    mellea::unregister(&registration);
+    outcome.map(|()| transcript)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let prompt = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "What does Rust's borrow checker check?".into());
+    match run(OpenAiConfig::from_env(), &prompt).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

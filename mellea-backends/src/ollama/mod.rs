@@ -1,0 +1,518 @@
+//! A backend for Ollama's native API.
+//!
+//! - [`OllamaBackend::chat`]: `POST {host}/api/chat` with `"stream": false`.
+//! - [`OllamaBackend::chat_stream`]: the same with `"stream": true`, read as newline-delimited
+//!   JSON up to the line with `"done": true`.
+//! - [`OllamaBackend::generate_batch`]: one `POST {host}/api/generate` per prompt, run
+//!   concurrently as one generation (Ollama has no multi-prompt endpoint; it schedules the
+//!   calls itself, `OLLAMA_NUM_PARALLEL` at a time).
+//!
+//! Usage comes from `prompt_eval_count` / `eval_count`, the finish reason from `done_reason`.
+//! Model options map onto Ollama's `options`: `temperature`, `max_tokens` → `num_predict`,
+//! `top_p`, `seed`, `stop`, and any other key verbatim (`num_ctx`, `top_k`, ...), except the
+//! top-level fields `keep_alive`, `think`, `format`, `raw`, `system`, `suffix` and `template`,
+//! which stay top-level. A [`Format`] becomes `format` (its JSON schema).
+//! Tool definitions (`model_options["tools"]`) are sent only while the request's `tool_calls`
+//! flag is on.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mellea_backends::ollama::{OllamaBackend, OllamaConfig};
+//! use mellea_runtime::generation::{GenerationRequest, Message};
+//!
+//! let backend = OllamaBackend::new(OllamaConfig::new("granite4:micro"))?;
+//! let reply = backend.chat(GenerationRequest::new([Message::user("Say hi")])).await?;
+//! println!("{}", reply.text());
+//! # Ok(())
+//! # }
+//! ```
+
+mod types;
+
+use std::fmt;
+use std::time::Duration;
+
+use mellea::generation::{
+    BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
+};
+use mellea::hooks::{Format, ModelOptions, model_option};
+use reqwest::Url;
+use serde_json::{Map, Value, json};
+
+pub use types::{
+    GenerateResponse, OllamaChatResponse, OllamaFunctionCall, OllamaMessage, OllamaToolCall,
+};
+
+use crate::error::{BackendError, ConfigError};
+use crate::http::{self, Api, ChunkParser, HttpCaller, Parsed, Target};
+use crate::lines::NdJson;
+
+/// The error of every [`OllamaBackend`] method.
+pub type OllamaError = BackendError;
+
+/// Environment variable of the server (`host:port` or a URL), as Ollama's own CLI reads it.
+pub const HOST_ENV: &str = "OLLAMA_HOST";
+/// Environment variable of the model.
+pub const MODEL_ENV: &str = "OLLAMA_MODEL";
+/// Environment variable of an API key, for servers behind an authenticating proxy.
+pub const API_KEY_ENV: &str = "OLLAMA_API_KEY";
+
+static API: Api = Api {
+    unreachable_hint: "Is Ollama running there? Start it with `ollama serve`, or set OLLAMA_HOST (or `with_host`) to where it listens",
+    auth_hint: "The server (or a proxy in front of it) wants credentials: set OLLAMA_API_KEY (or `with_api_key`)",
+    expected: "Ollama's native API (OLLAMA_HOST names the server, without /api or /v1)",
+};
+
+/// The port Ollama listens on unless told otherwise.
+const DEFAULT_PORT: u16 = 11434;
+
+/// Where and how an [`OllamaBackend`] calls: host, model, timeout and an optional API key.
+///
+/// `Debug` never shows the API key.
+#[derive(Clone)]
+pub struct OllamaConfig {
+    host: String,
+    model: String,
+    api_key: Option<String>,
+    timeout: Duration,
+}
+
+impl OllamaConfig {
+    /// Ollama on this machine.
+    pub const DEFAULT_HOST: &'static str = "http://localhost:11434";
+    /// The model when `OLLAMA_MODEL` is unset (the Python mellea's default).
+    pub const DEFAULT_MODEL: &'static str = "granite4:micro";
+    /// How long a call may go without an answer (or a stream without data); generous, as
+    /// the first call loads the model.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// Calls `model` on Ollama at `localhost:11434`.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            host: Self::DEFAULT_HOST.into(),
+            model: model.into(),
+            api_key: None,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// From `OLLAMA_HOST`, `OLLAMA_MODEL` and `OLLAMA_API_KEY`; unset or empty variables take
+    /// the defaults.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let read = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut config = Self::new(read(MODEL_ENV).unwrap_or_else(|| Self::DEFAULT_MODEL.into()));
+        if let Some(host) = read(HOST_ENV) {
+            config.host = host;
+        }
+        config.api_key = read(API_KEY_ENV);
+        config
+    }
+
+    /// The server, as `OLLAMA_HOST` takes it: `host[:port]` (scheme `http`, port 11434 by
+    /// default) or a URL (`http://gpu-box:11434`; a URL without a port has its scheme's).
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The model to call.
+    #[must_use]
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// An API key, sent as `Authorization: Bearer <key>` and nowhere else.
+    #[must_use]
+    pub fn with_api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// How long a call may wait for the server: for the whole answer of a non-streamed call,
+    /// and between two reads of a stream.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The host as given.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The model.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+impl fmt::Debug for OllamaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OllamaConfig")
+            .field("host", &self.host)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The server URL of an `OLLAMA_HOST` value, read as Ollama's CLI reads it: without a scheme,
+/// `http` and port 11434 (`localhost`, `:8080`, `10.0.0.2:11500`); with one, the scheme's
+/// default port (`http://gpu-box` is port 80).
+fn host_url(raw: &str) -> Result<Url, ConfigError> {
+    let raw = raw.trim();
+    let has_scheme = raw.contains("://");
+    let with_scheme = match raw {
+        _ if has_scheme => raw.to_owned(),
+        _ if raw.starts_with(':') => format!("http://127.0.0.1{raw}"),
+        _ => format!("http://{raw}"),
+    };
+    let mut url = http::parse_base_url(&with_scheme, HOST_ENV, "http://localhost:11434").map_err(
+        |error| match error {
+            ConfigError::InvalidUrl {
+                variable,
+                reason,
+                example,
+                ..
+            } => ConfigError::InvalidUrl {
+                variable,
+                url: raw.to_owned(),
+                reason,
+                example,
+            },
+            other => other,
+        },
+    )?;
+    if !has_scheme && url.port().is_none() {
+        // Cannot fail: an http URL with a host can carry a port.
+        let _ = url.set_port(Some(DEFAULT_PORT));
+    }
+    Ok(url)
+}
+
+/// A backend for Ollama's native API; see the [module docs](self).
+pub struct OllamaBackend {
+    model: String,
+    host: Url,
+    chat: Target,
+    generate: Target,
+    http: HttpCaller,
+}
+
+impl OllamaBackend {
+    /// A backend for `config`; fails when the host is not a usable URL.
+    pub fn new(config: OllamaConfig) -> Result<Self, ConfigError> {
+        let host = host_url(&config.host)?;
+        Ok(Self {
+            http: HttpCaller::new(&API, config.api_key.as_deref(), config.timeout)?,
+            chat: http::join(&host, "api/chat"),
+            generate: http::join(&host, "api/generate"),
+            host,
+            model: config.model,
+        })
+    }
+
+    /// A backend configured from the environment ([`OllamaConfig::from_env`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(OllamaConfig::from_env())
+    }
+
+    /// The model this backend calls.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The `/api/chat` URL this backend calls (without credentials).
+    pub fn chat_url(&self) -> &str {
+        &self.chat.shown
+    }
+}
+
+impl fmt::Debug for OllamaBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OllamaBackend")
+            .field("model", &self.model)
+            .field("chat_url", &self.chat.shown)
+            .field("api_key", &self.http.has_api_key().then_some("<redacted>"))
+            .field("timeout", &self.http.timeout())
+            .finish()
+    }
+}
+
+impl BackendIdentity for OllamaBackend {
+    fn model_id(&self) -> &str {
+        &self.model
+    }
+    fn server(&self) -> Option<ServerAddress<'_>> {
+        http::server_of(&self.host)
+    }
+}
+
+#[mellea_macros::backend(provider = "ollama")]
+impl OllamaBackend {
+    /// One chat answer (`POST {host}/api/chat`, not streamed).
+    #[mellea_macros::generation_hook(chat)]
+    pub async fn chat(
+        &self,
+        request: GenerationRequest,
+    ) -> Result<OllamaChatResponse, BackendError> {
+        let body = chat_body(&self.model, &request, false);
+        let response = self
+            .http
+            .post(&self.chat, &body, "application/json", false)
+            .await?;
+        self.http.read_json(response, &self.chat).await
+    }
+
+    /// One chat answer, streamed as newline-delimited JSON. The generation ends when the
+    /// returned stream does; its last chunk (`done: true`) carries the counts.
+    #[mellea_macros::generation_hook(stream)]
+    pub async fn chat_stream(
+        &self,
+        request: GenerationRequest,
+    ) -> Result<ChunkStream<'static, OllamaChatResponse, BackendError>, BackendError> {
+        let body = chat_body(&self.model, &request, true);
+        let response = self
+            .http
+            .post(&self.chat, &body, "application/x-ndjson", true)
+            .await?;
+        Ok(self
+            .http
+            .chunks(response, &self.chat, NdJson::default(), NdJsonChunks))
+    }
+
+    /// One completion per prompt (`POST {host}/api/generate` each, concurrently), in prompt
+    /// order; the first failure fails the batch and cancels the other calls.
+    #[mellea_macros::generation_hook(batch)]
+    pub async fn generate_batch(
+        &self,
+        request: BatchGenerationRequest,
+    ) -> Result<Vec<GenerateResponse>, BackendError> {
+        let calls = request.prompts.iter().map(|prompt| async {
+            let body = generate_body(&self.model, prompt, &request);
+            let response = self
+                .http
+                .post(&self.generate, &body, "application/json", false)
+                .await?;
+            self.http
+                .read_json::<GenerateResponse>(response, &self.generate)
+                .await
+        });
+        futures_util::future::try_join_all(calls).await
+    }
+}
+
+/// Options that stay top-level in Ollama's request instead of going into `options`.
+const TOP_LEVEL: [&str; 7] = [
+    "keep_alive",
+    "think",
+    "format",
+    "raw",
+    "system",
+    "suffix",
+    "template",
+];
+/// Options the backend sets itself, never copied from `model_options`.
+const RESERVED: [&str; 4] = ["model", "messages", "prompt", "options"];
+/// Options that only make sense with tools (Ollama reads only `tools`).
+const TOOL_OPTIONS: [&str; 3] = ["tools", "tool_choice", "parallel_tool_calls"];
+
+/// The body of an `/api/chat` call.
+fn chat_body(model: &str, request: &GenerationRequest, stream: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), model.into());
+    let messages = request
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect();
+    body.insert("messages".into(), Value::Array(messages));
+    add_options(
+        &mut body,
+        &request.model_options,
+        request.format.as_ref(),
+        request.tool_calls,
+    );
+    body.insert(model_option::STREAM.into(), stream.into());
+    Value::Object(body)
+}
+
+/// The body of the `/api/generate` call for one prompt of `request`.
+fn generate_body(model: &str, prompt: &str, request: &BatchGenerationRequest) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), model.into());
+    body.insert("prompt".into(), prompt.into());
+    // `/api/generate` has no tools.
+    add_options(
+        &mut body,
+        &request.model_options,
+        request.format.as_ref(),
+        false,
+    );
+    body.insert(model_option::STREAM.into(), false.into());
+    Value::Object(body)
+}
+
+/// Model options into `options` (renamed where Ollama's names differ) or top-level fields,
+/// and the format as `format`.
+fn add_options(
+    body: &mut Map<String, Value>,
+    model_options: &ModelOptions,
+    format: Option<&Format>,
+    tools: bool,
+) {
+    let mut options = Map::new();
+    for (key, value) in model_options {
+        let key = key.as_str();
+        if key == model_option::STREAM || RESERVED.contains(&key) {
+            continue;
+        }
+        if TOOL_OPTIONS.contains(&key) {
+            if tools && key == "tools" {
+                body.insert(key.into(), value.clone());
+            }
+            continue;
+        }
+        if TOP_LEVEL.contains(&key) {
+            body.insert(key.into(), value.clone());
+            continue;
+        }
+        let key = if key == model_option::MAX_TOKENS {
+            "num_predict"
+        } else {
+            key
+        };
+        options.insert(key.into(), value.clone());
+    }
+    if !options.is_empty() {
+        body.insert("options".into(), Value::Object(options));
+    }
+    if let Some(format) = format {
+        body.insert("format".into(), format.schema.clone());
+    }
+}
+
+/// Reads `/api/chat` NDJSON lines up to the one with `"done": true`.
+struct NdJsonChunks;
+
+impl ChunkParser for NdJsonChunks {
+    type Chunk = OllamaChatResponse;
+
+    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<OllamaChatResponse>, String> {
+        match serde_json::from_str::<OllamaChatResponse>(frame) {
+            Ok(chunk) if chunk.done => Ok(Parsed::Last(chunk)),
+            Ok(chunk) => Ok(Parsed::Chunk(chunk)),
+            // Ollama reports a failure mid-stream as a line `{"error": "..."}`.
+            Err(error) => match serde_json::from_str::<Value>(frame)
+                .ok()
+                .filter(|value| value.get("error").is_some())
+                .and_then(|value| http::error_message(&value))
+            {
+                Some(message) => Ok(Parsed::Error(message)),
+                None => Err(format!("{error}: {}", http::excerpt(frame))),
+            },
+        }
+    }
+
+    fn end_marker(&self) -> &'static str {
+        "a line with `\"done\": true`"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mellea::generation::Message;
+
+    use super::*;
+
+    #[test]
+    fn chat_body_maps_options_into_ollama_names() {
+        let request = GenerationRequest::new([Message::user("Hi")])
+            .with_option(model_option::TEMPERATURE, 0.1)
+            .with_option(model_option::MAX_TOKENS, 64)
+            .with_option(model_option::TOP_P, 0.9)
+            .with_option(model_option::SEED, 7)
+            .with_option(model_option::STOP_SEQUENCES, json!(["END"]))
+            .with_option("num_ctx", 4096)
+            .with_option("keep_alive", "5m")
+            .with_option("tools", json!([{"type": "function"}]))
+            .with_stream(true)
+            .with_format(Format::new("Answer", json!({"type": "object"})));
+        assert_eq!(
+            chat_body("granite4:micro", &request, true),
+            json!({
+                "model": "granite4:micro",
+                "messages": [{"role": "user", "content": "Hi"}],
+                "options": {"temperature": 0.1, "num_predict": 64, "top_p": 0.9, "seed": 7,
+                            "stop": ["END"], "num_ctx": 4096},
+                "keep_alive": "5m",
+                "format": {"type": "object"},
+                "stream": true,
+            })
+        );
+        let with_tools = chat_body("m", &request.with_tool_calls(true), false);
+        assert_eq!(with_tools["tools"][0]["type"], "function");
+        assert_eq!(with_tools["stream"], false);
+    }
+
+    #[test]
+    fn generate_body_has_one_prompt_and_no_options_when_none_are_set() {
+        let request = BatchGenerationRequest::new(["a", "b"]);
+        assert_eq!(
+            generate_body("m", "b", &request),
+            json!({"model": "m", "prompt": "b", "stream": false})
+        );
+    }
+
+    #[test]
+    fn ollama_host_takes_the_forms_the_cli_takes() {
+        let cases = [
+            ("localhost", "http://localhost:11434/"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080/"),
+            (":8080", "http://127.0.0.1:8080/"),
+            ("http://gpu-box", "http://gpu-box/"),
+            ("https://ollama.example.com", "https://ollama.example.com/"),
+            ("http://proxy:80/ollama", "http://proxy/ollama"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(host_url(raw).unwrap().as_str(), expected, "{raw}");
+        }
+        let error = host_url("ftp://x").unwrap_err();
+        assert!(error.to_string().contains("OLLAMA_HOST"), "{error}");
+        let backend =
+            OllamaBackend::new(OllamaConfig::new("m").with_host("http://proxy/ollama")).unwrap();
+        assert_eq!(backend.chat_url(), "http://proxy/ollama/api/chat");
+        assert_eq!(backend.server().unwrap().port, 80);
+    }
+
+    #[test]
+    fn config_reads_the_environment() {
+        let config = OllamaConfig::from_lookup(|name| match name {
+            HOST_ENV => Some("10.0.0.2:11500".into()),
+            MODEL_ENV => Some("llama3.2".into()),
+            _ => None,
+        });
+        assert_eq!(config.host(), "10.0.0.2:11500");
+        assert_eq!(config.model(), "llama3.2");
+        let backend = OllamaBackend::new(config).unwrap();
+        let server = backend.server().unwrap();
+        assert_eq!((server.host, server.port), ("10.0.0.2", 11500));
+        let defaults = OllamaConfig::from_lookup(|_| None);
+        assert_eq!(defaults.host(), OllamaConfig::DEFAULT_HOST);
+        assert_eq!(defaults.model(), OllamaConfig::DEFAULT_MODEL);
+    }
+}

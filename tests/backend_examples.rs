@@ -1,0 +1,155 @@
+//! The `openai` and `ollama` examples run against loopback servers speaking each wire format,
+//! and fail with a message that says what to set when there is no server.
+//!
+//! Each example is compiled into this test as a module and its `run` function is called, so
+//! `cargo test` checks the same code `cargo run --example ...` runs.
+#![cfg(all(feature = "openai", feature = "ollama"))]
+
+#[allow(dead_code)] // `main` is the example's entry point, unused here.
+#[path = "../examples/ollama.rs"]
+mod ollama_example;
+#[allow(dead_code)]
+#[path = "../examples/openai.rs"]
+mod openai_example;
+#[path = "../mellea-backends/tests/support/server.rs"]
+mod server;
+
+use mellea::backends::ollama::OllamaConfig;
+use mellea::backends::openai::OpenAiConfig;
+use server::{MockServer, Reply, closed_port};
+
+const OPENAI_CHAT: &str =
+    include_str!("../mellea-backends/tests/fixtures/openai/chat_completion.json");
+const OPENAI_STREAM: &str =
+    include_str!("../mellea-backends/tests/fixtures/openai/chat_completion_stream.sse");
+const OLLAMA_CHAT: &str = include_str!("../mellea-backends/tests/fixtures/ollama/chat.json");
+const OLLAMA_STREAM: &str =
+    include_str!("../mellea-backends/tests/fixtures/ollama/chat_stream.ndjson");
+
+/// Answers `/chat/completions` or `/api/chat` whole or streamed, as the request asks.
+async fn server(
+    whole: &'static str,
+    streamed: &'static str,
+    content_type: &'static str,
+) -> MockServer {
+    MockServer::start(move |request| {
+        if request.json()["stream"] == true {
+            let pieces = streamed.split_inclusive('\n').map(str::to_owned).collect();
+            Reply::stream(content_type, pieces)
+        } else {
+            Reply::json(whole)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn openai_example_asks_whole_then_streamed_and_its_hook_reports_each_call() {
+    let server = server(OPENAI_CHAT, OPENAI_STREAM, "text/event-stream").await;
+    let config = OpenAiConfig::new("gpt-4o-mini").with_base_url(server.url("/v1"));
+    let lines = openai_example::run(config, "What does ownership buy Rust?")
+        .await
+        .unwrap()
+        .lines();
+
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "asking gpt-4o-mini at {}",
+            server.url("/v1/chat/completions")
+        )
+    );
+    assert!(
+        lines[1].starts_with("[hook] gpt-4o-mini-2024-07-18 answered in ")
+            && lines[1].ends_with(": 28 prompt + 15 completion tokens, finish stop"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        "reply: Ownership lets the Rust compiler prove memory safety without a garbage collector."
+    );
+    assert!(
+        lines[3].contains(", first chunk after ")
+            && lines[3].ends_with(": 19 prompt + 10 completion tokens, finish stop"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(
+        lines[4],
+        "streamed: Borrowing lets code read data without owning it."
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].json()["max_tokens"], 200);
+    assert_eq!(received[1].json()["stream"], true);
+}
+
+#[tokio::test]
+async fn openai_example_without_a_server_or_key_fails_with_what_to_set() {
+    let port = closed_port().await;
+    let config = OpenAiConfig::new("m").with_base_url(format!("http://127.0.0.1:{port}/v1"));
+    let error = openai_example::run(config, "hi").await.err().unwrap();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot connect to http://127.0.0.1:{port}/v1/chat/completions"
+        )) && message.contains("Set OPENAI_BASE_URL"),
+        "{message}"
+    );
+
+    // Nothing set: OpenAI's own API, which needs a key.
+    let error = openai_example::run(OpenAiConfig::from_lookup(|_| None), "hi")
+        .await
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("set OPENAI_API_KEY"), "{error}");
+}
+
+#[tokio::test]
+async fn ollama_example_asks_whole_then_streamed_and_its_hook_reports_each_call() {
+    let server = server(OLLAMA_CHAT, OLLAMA_STREAM, "application/x-ndjson").await;
+    let config =
+        OllamaConfig::new("granite4:micro").with_host(format!("127.0.0.1:{}", server.port()));
+    let lines = ollama_example::run(config, "What is ownership in Rust?")
+        .await
+        .unwrap()
+        .lines();
+
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        format!("asking granite4:micro at {}", server.url("/api/chat"))
+    );
+    assert!(
+        lines[1].starts_with("[hook] granite4:micro answered in ")
+            && lines[1].ends_with(": 31 prompt + 24 generated tokens, done_reason stop"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("reply: Ownership means each value has one owner"));
+    assert!(
+        lines[3].ends_with(": 27 prompt + 10 generated tokens, done_reason stop"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(
+        lines[4],
+        "streamed: Borrowing lets code read data without owning it."
+    );
+    let received = server.received();
+    assert_eq!(received[0].json()["options"]["num_predict"], 200);
+}
+
+#[tokio::test]
+async fn ollama_example_without_a_server_says_to_start_ollama() {
+    let port = closed_port().await;
+    let config = OllamaConfig::new("granite4:micro").with_host(format!("127.0.0.1:{port}"));
+    let error = ollama_example::run(config, "hi").await.err().unwrap();
+    let message = error.to_string();
+    assert!(
+        message.contains("cannot connect") && message.contains("ollama serve"),
+        "{message}"
+    );
+}
