@@ -58,7 +58,7 @@ pub use console::ConsoleSpanExporter;
 pub use plugin::BackendTracingPlugin;
 
 use crate::error::RegistrationError;
-use crate::plugin::{Registration, UnregisterTarget, global};
+use crate::plugin::{Registration, global};
 
 /// Sets up tracing as the environment says (see [`TracingConfig`]) and returns the guard
 /// that keeps it running.
@@ -105,8 +105,15 @@ fn scoped_tracer(provider: &SdkTracerProvider, name: &'static str) -> SdkTracer 
     )
 }
 
-/// The process-wide installation, if one is alive.
-static GLOBAL_INSTALL: Mutex<Option<Weak<Inner>>> = Mutex::new(None);
+/// The process-wide installation and its registration, while it has not been torn down.
+static GLOBAL_INSTALL: Mutex<Option<GlobalSlot>> = Mutex::new(None);
+
+struct GlobalSlot {
+    inner: Weak<Inner>,
+    /// Kept here too, so that an installation made while the previous one is being dropped
+    /// (its last handle gone, its teardown not yet run) can remove exactly that registration.
+    registration: Registration,
+}
 
 /// The application tracer of the process-wide installation, with the installation's id.
 static GLOBAL_APPLICATION_TRACER: RwLock<Option<(u64, SdkTracer)>> = RwLock::new(None);
@@ -371,34 +378,39 @@ impl TelemetryBuilder {
                 let mut installed = GLOBAL_INSTALL
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                let previous = installed.take();
-                if let Some(existing) = previous.as_ref().and_then(Weak::upgrade) {
-                    tracing::debug!("tracing is already set up; reusing the existing setup");
-                    *installed = previous;
-                    return Ok(Telemetry { inner: existing });
+                if let Some(previous) = installed.take() {
+                    if let Some(existing) = previous.inner.upgrade() {
+                        tracing::debug!("tracing is already set up; reusing the existing setup");
+                        *installed = Some(previous);
+                        return Ok(Telemetry { inner: existing });
+                    }
+                    // Its last handle is gone and its teardown is about to run: it is
+                    // superseded.
+                    global().unregister(&previous.registration);
                 }
                 let name = self
                     .plugin_name
                     .clone()
                     .unwrap_or_else(|| BackendTracingPlugin::NAME.to_owned());
-                if previous.is_some() {
-                    // The previous installation is being torn down right now; its plugin is
-                    // superseded.
-                    global().unregister(UnregisterTarget::plugin(name.clone()));
-                }
                 let mut inner = self.build(name);
-                inner.global = true;
                 let plugin = inner
                     .plugin
                     .clone()
                     .expect("an enabled installation has a plugin");
-                inner.registration = Some(global().register(plugin)?);
+                // On failure `inner` is dropped right here, under the lock: it must not be
+                // marked global yet, or its teardown would take the lock again.
+                let registration = global().register(plugin)?;
+                inner.global = true;
+                inner.registration = Some(registration.clone());
                 *GLOBAL_APPLICATION_TRACER
                     .write()
                     .unwrap_or_else(PoisonError::into_inner) =
                     inner.application_tracer.clone().map(|t| (inner.id, t));
                 let inner = Arc::new(inner);
-                *installed = Some(Arc::downgrade(&inner));
+                *installed = Some(GlobalSlot {
+                    inner: Arc::downgrade(&inner),
+                    registration,
+                });
                 Ok(Telemetry { inner })
             }
         }
@@ -561,11 +573,17 @@ impl Inner {
     /// Unregisters the plugin, then flushes and (if it built the provider) shuts the provider
     /// down. Idempotent.
     fn teardown(&mut self) -> Result<(), TelemetryError> {
-        let _installed = self.global.then(|| {
-            GLOBAL_INSTALL
+        if self.global {
+            let mut installed = GLOBAL_INSTALL
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-        });
+                .unwrap_or_else(PoisonError::into_inner);
+            if installed
+                .as_ref()
+                .is_some_and(|slot| std::ptr::eq(slot.inner.as_ptr(), self))
+            {
+                *installed = None;
+            }
+        }
         if let Some(registration) = self.registration.take() {
             global().unregister(&registration);
         }
