@@ -19,7 +19,7 @@ use mellea::plugin::{HookAction, HookFn};
 use mellea::telemetry::{ConsoleSpanExporter, TelemetryBuilder, TracingConfig};
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
 use telemetry_support::*;
 
 fn hello() -> GenerationRequest {
@@ -459,4 +459,29 @@ async fn two_installations_for_one_session_cannot_coexist_under_one_name() {
             .contains("backend_tracing.session.gen-dup"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn an_application_provider_is_used_as_is_and_outlives_the_guard() {
+    use opentelemetry::trace::TracerProvider as _;
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let telemetry = TelemetryBuilder::new()
+        .with_provider(provider.clone())
+        .with_console(true)
+        .for_session("gen-own-provider")
+        .install()
+        .unwrap();
+    assert_eq!(telemetry.warnings().len(), 1, "{:?}", telemetry.warnings());
+    assert!(telemetry.warnings()[0].contains("with_provider"));
+    mellea::session::in_session("gen-own-provider", Echo::new().generate(hello()))
+        .await
+        .unwrap();
+    drop(telemetry);
+    assert_eq!(exporter.get_finished_spans().unwrap().len(), 1);
+    // Flushed, not shut down: the application's provider still works.
+    provider.tracer("app").start("after the guard").end();
+    assert_eq!(exporter.get_finished_spans().unwrap().len(), 2);
 }

@@ -1,7 +1,7 @@
 //! How generation data becomes span attributes (reference: mellea-tracing.md §4.1).
 //!
-//! Pure functions, so each rule is testable on its own; the [`BackendTracingPlugin`]
-//! (crate::telemetry::BackendTracingPlugin) composes them.
+//! Pure functions, so each rule is testable on its own; the
+//! [`BackendTracingPlugin`](crate::telemetry::BackendTracingPlugin) composes them.
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
@@ -307,8 +307,10 @@ mod tests {
 
     #[test]
     fn a_time_to_first_chunk_is_recorded_in_seconds() {
-        let mut view = OutputView::default();
-        view.time_to_first_chunk = Some(Duration::from_millis(250));
+        let view = OutputView {
+            time_to_first_chunk: Some(Duration::from_millis(250)),
+            ..OutputView::default()
+        };
         assert_eq!(
             response_attributes(&view),
             [KeyValue::new("gen_ai.response.time_to_first_chunk", 0.25)]
