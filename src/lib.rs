@@ -99,7 +99,7 @@ pub use mellea_runtime::plugin::{
     global, has_any_listener, has_listeners,
 };
 pub use mellea_runtime::{
-    PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
+    PluginViolation, RegistrationError, error, generation, hooks, plugin, session, telemetry,
 };
 
 pub use mellea_macros::{backend, generation_hook};

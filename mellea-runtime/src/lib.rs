@@ -41,3 +41,4 @@ pub mod __private;
 pub use error::{PluginViolation, RegistrationError};
 pub mod generation;
 pub mod session;
+pub mod telemetry;

@@ -1,0 +1,321 @@
+//! How generation data becomes span attributes (reference: mellea-tracing.md §4.1).
+//!
+//! Pure functions, so each rule is testable on its own; the
+//! [`BackendTracingPlugin`](crate::telemetry::BackendTracingPlugin) composes them.
+
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use serde_json::Value as Json;
+
+use super::semconv;
+use crate::generation::Message;
+use crate::hooks::{ModelOptions, Object, OutputView, Prompt, Usage, model_option};
+
+/// The `gen_ai.provider.name` of a provider as backends declare it: `watsonx` becomes
+/// `ibm.watsonx.ai`, everything else is kept.
+///
+/// ```
+/// use mellea_runtime::telemetry::attributes::normalize_provider_name;
+/// assert_eq!(normalize_provider_name("watsonx"), "ibm.watsonx.ai");
+/// assert_eq!(normalize_provider_name("openai"), "openai");
+/// ```
+pub fn normalize_provider_name(provider: &str) -> &str {
+    match provider {
+        "watsonx" => semconv::PROVIDER_IBM_WATSONX_AI,
+        other => other,
+    }
+}
+
+/// Providers whose models run in another process, for spans whose backend declared nothing
+/// (the Python original's list).
+pub(crate) fn is_known_remote_provider(provider: &str) -> bool {
+    matches!(provider, "openai" | "ollama" | "watsonx" | "litellm")
+}
+
+/// The span name: `"{operation} {model}"`, or the bare operation when the model is unknown.
+///
+/// ```
+/// use mellea_runtime::telemetry::attributes::span_name;
+/// assert_eq!(span_name("chat", Some("gpt-4o")), "chat gpt-4o");
+/// assert_eq!(span_name("chat", None), "chat");
+/// assert_eq!(span_name("text_completion", Some("")), "text_completion");
+/// ```
+pub fn span_name(operation: &str, model: Option<&str>) -> String {
+    match model.filter(|m| !m.is_empty()) {
+        Some(model) => format!("{operation} {model}"),
+        None => operation.to_owned(),
+    }
+}
+
+/// `gen_ai.operation.name` (always), `gen_ai.provider.name` and `gen_ai.request.model` (each
+/// only when known and non-empty).
+pub fn request_attributes(
+    operation: &'static str,
+    model: Option<&str>,
+    provider: Option<&str>,
+) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(3);
+    if let Some(provider) = provider.filter(|p| !p.is_empty()) {
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_PROVIDER_NAME,
+            normalize_provider_name(provider).to_owned(),
+        ));
+    }
+    if let Some(model) = model.filter(|m| !m.is_empty()) {
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_MODEL,
+            model.to_owned(),
+        ));
+    }
+    attributes.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
+    attributes
+}
+
+/// An attribute value of a token count or similar: OTel integers are signed.
+pub(crate) fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// One attribute per usage counter the provider reported; none for `None`.
+///
+/// Total tokens go to `mellea.usage.total_tokens` (semconv has no total).
+pub fn usage_attributes(usage: Option<&Usage>) -> Vec<KeyValue> {
+    let Some(usage) = usage else {
+        return Vec::new();
+    };
+    [
+        (semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+        (semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (semconv::MELLEA_USAGE_TOTAL_TOKENS, usage.total_tokens),
+        (
+            semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+            usage.cache_read_input_tokens,
+        ),
+        (
+            semconv::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+            usage.cache_creation_input_tokens,
+        ),
+        (
+            semconv::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+            usage.reasoning_tokens,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.map(|v| KeyValue::new(key, count(v))))
+    .collect()
+}
+
+/// `gen_ai.response.model` / `.id` (when non-empty), `.finish_reasons` (string array, when
+/// any) and `.time_to_first_chunk` (seconds, when streamed).
+pub fn response_attributes(output: &OutputView) -> Vec<KeyValue> {
+    let mut attributes = Vec::new();
+    if let Some(model) = output.response_model.as_deref().filter(|m| !m.is_empty()) {
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_RESPONSE_MODEL,
+            model.to_owned(),
+        ));
+    }
+    if let Some(id) = output.response_id.as_deref().filter(|m| !m.is_empty()) {
+        attributes.push(KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id.to_owned()));
+    }
+    if !output.finish_reasons.is_empty() {
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_RESPONSE_FINISH_REASONS,
+            string_array(output.finish_reasons.iter().cloned()),
+        ));
+    }
+    if let Some(ttfc) = output.time_to_first_chunk {
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+            ttfc.as_secs_f64(),
+        ));
+    }
+    attributes
+}
+
+/// The sampling parameters among `model_options` that semconv names:
+/// `gen_ai.request.temperature`, `max_tokens`, `top_p`, `seed`, `stop_sequences`. Options of
+/// the wrong JSON type are skipped.
+pub fn model_option_attributes(options: &ModelOptions) -> Vec<KeyValue> {
+    let mut attributes = Vec::new();
+    let float = |key: &str| options.get(key).and_then(Json::as_f64);
+    let integer = |key: &str| options.get(key).and_then(Json::as_i64);
+    if let Some(t) = float(model_option::TEMPERATURE) {
+        attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_TEMPERATURE, t));
+    }
+    if let Some(n) = integer(model_option::MAX_TOKENS) {
+        attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_MAX_TOKENS, n));
+    }
+    if let Some(p) = float(model_option::TOP_P) {
+        attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_TOP_P, p));
+    }
+    if let Some(seed) = integer(model_option::SEED) {
+        attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_SEED, seed));
+    }
+    match options.get(model_option::STOP_SEQUENCES) {
+        Some(Json::String(stop)) => attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_STOP_SEQUENCES,
+            string_array([stop.clone()]),
+        )),
+        Some(Json::Array(stops)) => attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_STOP_SEQUENCES,
+            string_array(stops.iter().filter_map(|s| s.as_str().map(str::to_owned))),
+        )),
+        _ => {}
+    }
+    attributes
+}
+
+/// Number of entries of a conversation context, for `mellea.request.context_size`: 0 for no
+/// context; the length of a `Vec<Message>`, `Vec<serde_json::Value>`, `Vec<String>`,
+/// `Vec<Object>` or JSON array; `None` (attribute left out) for any other type, whose size
+/// cannot be known.
+pub fn context_size(context: Option<&Object>) -> Option<i64> {
+    let Some(context) = context else {
+        return Some(0);
+    };
+    let len = if let Some(v) = context.downcast_ref::<Vec<Message>>() {
+        v.len()
+    } else if let Some(v) = context.downcast_ref::<Vec<Json>>() {
+        v.len()
+    } else if let Some(v) = context.downcast_ref::<Vec<String>>() {
+        v.len()
+    } else if let Some(v) = context.downcast_ref::<Vec<Object>>() {
+        v.len()
+    } else if let Some(v) = context.downcast_ref::<Json>() {
+        match v {
+            Json::Array(items) => items.len(),
+            Json::Null => 0,
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    Some(count(len as u64))
+}
+
+/// A string-array attribute value.
+pub fn string_array(items: impl IntoIterator<Item = String>) -> Value {
+    Value::Array(Array::String(
+        items.into_iter().map(StringValue::from).collect(),
+    ))
+}
+
+/// The attribute value of a JSON value, by the reference's "safe setter" rules: `null` is
+/// skipped (`None`); booleans, integers, floats and strings pass through; an array becomes an
+/// array of strings (each element's text); an object becomes its JSON text.
+///
+/// ```
+/// use mellea_runtime::telemetry::attributes::json_attribute_value;
+/// use opentelemetry::Value;
+/// assert_eq!(json_attribute_value(&serde_json::json!(null)), None);
+/// assert_eq!(json_attribute_value(&serde_json::json!(3)), Some(Value::I64(3)));
+/// assert_eq!(
+///     json_attribute_value(&serde_json::json!([1, "a"])).unwrap().to_string(),
+///     r#"["1","a"]"#
+/// );
+/// ```
+pub fn json_attribute_value(value: &Json) -> Option<Value> {
+    Some(match value {
+        Json::Null => return None,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::I64(i),
+            None => match n.as_f64() {
+                Some(f) => Value::F64(f),
+                None => Value::String(n.to_string().into()),
+            },
+        },
+        Json::String(s) => Value::String(s.clone().into()),
+        Json::Array(items) => string_array(items.iter().map(|item| match item {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        })),
+        Json::Object(_) => Value::String(value.to_string().into()),
+    })
+}
+
+/// `gen_ai.input.messages` as a JSON string: the prompt's messages; a bare string prompt
+/// becomes one user message.
+pub(crate) fn input_messages(prompt: &Prompt) -> Option<String> {
+    match prompt.to_json() {
+        Json::Null => None,
+        Json::String(s) if s.is_empty() => None,
+        Json::String(s) => Some(Message::user(s).to_semconv_json()),
+        other => Some(other),
+    }
+    .map(|messages| match messages {
+        Json::Array(_) => messages.to_string(),
+        single => Json::Array(vec![single]).to_string(),
+    })
+}
+
+/// `gen_ai.output.messages` as a JSON string: one assistant message with the generated text.
+pub(crate) fn output_messages(output: &OutputView) -> Option<String> {
+    let text = output.text.as_deref()?;
+    let mut message = Message::assistant(text).to_semconv_json();
+    if let (Some(reason), Json::Object(map)) = (output.finish_reasons.first(), &mut message) {
+        map.insert("finish_reason".into(), Json::String(reason.clone()));
+    }
+    Some(Json::Array(vec![message]).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn keys(attributes: &[KeyValue]) -> Vec<&str> {
+        let mut keys: Vec<&str> = attributes.iter().map(|kv| kv.key.as_str()).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn input_messages_wrap_a_bare_prompt_as_one_user_message() {
+        let expected = r#"[{"parts":[{"content":"hi","type":"text"}],"role":"user"}]"#;
+        let text = input_messages(&Prompt::from(Json::String("hi".into()))).unwrap();
+        assert_eq!(text, expected);
+        assert_eq!(input_messages(&Prompt::from("hi")).unwrap(), expected);
+        assert_eq!(
+            input_messages(&Prompt::from(Json::String(String::new()))),
+            None
+        );
+        assert_eq!(input_messages(&Prompt::from(Json::Null)), None);
+    }
+
+    #[test]
+    fn output_messages_carry_the_text_and_first_finish_reason() {
+        let mut view = OutputView::default();
+        assert_eq!(output_messages(&view), None);
+        view.text = Some("done".into());
+        view.finish_reasons = vec!["stop".into()];
+        let text = output_messages(&view).unwrap();
+        assert!(text.contains(r#""finish_reason":"stop""#), "{text}");
+        assert!(text.contains(r#""role":"assistant""#), "{text}");
+    }
+
+    #[test]
+    fn model_options_of_the_wrong_type_are_skipped() {
+        let mut options = ModelOptions::new();
+        options.insert("temperature".into(), "hot".into());
+        options.insert("max_tokens".into(), 64.into());
+        options.insert("stop".into(), "###".into());
+        let attributes = model_option_attributes(&options);
+        assert_eq!(
+            keys(&attributes),
+            ["gen_ai.request.max_tokens", "gen_ai.request.stop_sequences"]
+        );
+    }
+
+    #[test]
+    fn a_time_to_first_chunk_is_recorded_in_seconds() {
+        let view = OutputView {
+            time_to_first_chunk: Some(Duration::from_millis(250)),
+            ..OutputView::default()
+        };
+        assert_eq!(
+            response_attributes(&view),
+            [KeyValue::new("gen_ai.response.time_to_first_chunk", 0.25)]
+        );
+    }
+}

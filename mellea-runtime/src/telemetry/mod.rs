@@ -1,0 +1,722 @@
+//! OpenTelemetry tracing of generations: GenAI semantic-convention spans, set up from the
+//! environment, exported to the console or by OTLP.
+//!
+//! One call sets everything up; keep the guard until the program ends, so that the last spans
+//! are flushed:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), mellea_runtime::telemetry::TelemetryError> {
+//! // MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_CONSOLE=1 cargo run
+//! let _telemetry = mellea_runtime::telemetry::init_from_env()?;
+//! // ... every generation of a `#[backend]` now emits a `chat {model}` span ...
+//! # Ok(()) }
+//! ```
+//!
+//! With `MELLEA_TRACES_ENABLED` on, [`init_from_env`] builds a tracer provider of its own
+//! (tracers `mellea.backend` and `mellea.application`, resource `service.name` from
+//! `OTEL_SERVICE_NAME`, default `mellea`), adds the exporters the environment asks for
+//! (`MELLEA_TRACES_CONSOLE`, `MELLEA_TRACES_OTLP` with `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`), and registers the [`BackendTracingPlugin`] in the
+//! process-wide plugin registry. It does not touch OpenTelemetry's global tracer provider:
+//! spans of other libraries still nest with ours through the shared context. See
+//! [`TracingConfig`] for every variable.
+//!
+//! Applications that configure OpenTelemetry themselves use [`TelemetryBuilder`]: their own
+//! exporters or span processors, or their own provider, and optionally a registration scoped
+//! to one session (which is also how tests each get their own exporter). [`ApplicationSpan`]
+//! wraps the application's own operations in spans the backend spans nest under.
+
+mod application;
+pub mod attributes;
+mod config;
+mod console;
+mod plugin;
+pub mod semconv;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
+    SpanProcessor, TracerProviderBuilder,
+};
+
+pub use application::ApplicationSpan;
+pub use config::{
+    CAPTURE_MESSAGE_CONTENT_ENV, DEFAULT_SERVICE_NAME, OTLP_ENDPOINT_ENV, OTLP_PROTOCOL_ENV,
+    OTLP_PROTOCOL_HTTP_PROTOBUF, OTLP_TRACES_ENDPOINT_ENV, OTLP_TRACES_PROTOCOL_ENV,
+    SERVICE_NAME_ENV, TRACES_CONSOLE_ENV, TRACES_CONTENT_ENV, TRACES_ENABLED_ENV, TRACES_OTLP_ENV,
+    TracingConfig, truthy,
+};
+pub use console::ConsoleSpanExporter;
+pub use plugin::BackendTracingPlugin;
+
+use crate::error::RegistrationError;
+use crate::plugin::{Registration, global};
+
+/// Sets up tracing as the environment says (see [`TracingConfig`]) and returns the guard
+/// that keeps it running.
+///
+/// With `MELLEA_TRACES_ENABLED` off this does nothing and returns an inactive guard. Calling
+/// it again while a guard of the first call lives returns another handle to the same setup:
+/// the plugin is registered once per process. Problems with an exporter never fail the call;
+/// they are logged as warnings (also kept in [`Telemetry::warnings`]) and those spans are not
+/// exported.
+pub fn init_from_env() -> Result<Telemetry, TelemetryError> {
+    TelemetryBuilder::from_env().install()
+}
+
+/// What can go wrong setting up or tearing down tracing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The tracing plugin could not be registered.
+    #[error(
+        "the backend tracing plugin could not be registered: {0}; drop the other plugin of that \
+         name, or give this one another name (`TelemetryBuilder::with_plugin_name`)"
+    )]
+    Registration(#[from] RegistrationError),
+    /// Flushing or shutting down the tracer provider failed.
+    #[error("exporting the last spans failed: {0}; some spans may not have reached the exporter")]
+    Export(String),
+}
+
+/// The `mellea.backend` tracer of `provider`.
+pub fn backend_tracer(provider: &SdkTracerProvider) -> SdkTracer {
+    scoped_tracer(provider, semconv::BACKEND_TRACER)
+}
+
+/// The `mellea.application` tracer of `provider`.
+pub fn application_tracer(provider: &SdkTracerProvider) -> SdkTracer {
+    scoped_tracer(provider, semconv::APPLICATION_TRACER)
+}
+
+fn scoped_tracer(provider: &SdkTracerProvider, name: &'static str) -> SdkTracer {
+    provider.tracer_with_scope(
+        InstrumentationScope::builder(name)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    )
+}
+
+/// The process-wide installation and its registration, while it has not been torn down.
+static GLOBAL_INSTALL: Mutex<Option<GlobalSlot>> = Mutex::new(None);
+
+struct GlobalSlot {
+    inner: Weak<Inner>,
+    /// Kept here too, so that an installation made while the previous one is being dropped
+    /// (its last handle gone, its teardown not yet run) can remove exactly that registration.
+    registration: Registration,
+}
+
+/// The application tracer of the process-wide installation, with the installation's id.
+static GLOBAL_APPLICATION_TRACER: RwLock<Option<(u64, SdkTracer)>> = RwLock::new(None);
+
+static NEXT_INSTALLATION: AtomicU64 = AtomicU64::new(1);
+
+/// The application tracer of the process-wide installation, if tracing is set up.
+pub(crate) fn active_application_tracer() -> Option<SdkTracer> {
+    GLOBAL_APPLICATION_TRACER
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map(|(_, tracer)| tracer.clone())
+}
+
+type ProviderStep =
+    Box<dyn FnOnce(TracerProviderBuilder, &BatchSettings) -> TracerProviderBuilder + Send>;
+
+/// Overrides of the SDK's batch processor settings (whose defaults come from `OTEL_BSP_*`).
+#[derive(Clone, Copy, Debug, Default)]
+struct BatchSettings {
+    max_queue_size: Option<usize>,
+    max_export_batch_size: Option<usize>,
+    scheduled_delay: Option<Duration>,
+}
+
+impl BatchSettings {
+    fn processor(&self, exporter: impl SpanExporter + 'static) -> BatchSpanProcessor {
+        let mut config = BatchConfigBuilder::default();
+        if let Some(size) = self.max_queue_size {
+            config = config.with_max_queue_size(size);
+        }
+        if let Some(size) = self.max_export_batch_size {
+            config = config.with_max_export_batch_size(size);
+        }
+        if let Some(delay) = self.scheduled_delay {
+            config = config.with_scheduled_delay(delay);
+        }
+        BatchSpanProcessor::builder(exporter)
+            .with_batch_config(config.build())
+            .build()
+    }
+}
+
+/// Configures tracing: what the environment says plus the application's own choices.
+///
+/// ```
+/// use mellea_runtime::telemetry::TelemetryBuilder;
+/// use opentelemetry_sdk::trace::InMemorySpanExporter;
+///
+/// let exporter = InMemorySpanExporter::default();
+/// let telemetry = TelemetryBuilder::new()
+///     .with_simple_exporter(exporter.clone())
+///     .for_session("doc-example")
+///     .install()
+///     .unwrap();
+/// assert!(telemetry.is_enabled());
+/// // Generations run with `mellea_runtime::session::in_session("doc-example", ...)` are traced
+/// // into `exporter`.
+/// ```
+#[must_use = "nothing is set up until `install` is called"]
+pub struct TelemetryBuilder {
+    config: TracingConfig,
+    provider: Option<SdkTracerProvider>,
+    steps: Vec<ProviderStep>,
+    batch: BatchSettings,
+    otlp_timeout: Option<Duration>,
+    console: Option<ConsoleSpanExporter>,
+    session: Option<String>,
+    plugin_name: Option<String>,
+}
+
+impl fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("config", &self.config)
+            .field("own_provider", &self.provider.is_some())
+            .field("extra_processors", &self.steps.len())
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+impl Default for TelemetryBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TelemetryBuilder {
+    /// Tracing on, no exporter yet, nothing read from the environment.
+    pub fn new() -> Self {
+        Self::from_config(TracingConfig {
+            enabled: true,
+            ..TracingConfig::default()
+        })
+    }
+
+    /// What the process environment says ([`TracingConfig::from_env`]).
+    pub fn from_env() -> Self {
+        Self::from_config(TracingConfig::from_env())
+    }
+
+    /// What `config` says.
+    pub fn from_config(config: TracingConfig) -> Self {
+        Self {
+            config,
+            provider: None,
+            steps: Vec::new(),
+            batch: BatchSettings::default(),
+            otlp_timeout: None,
+            console: None,
+            session: None,
+            plugin_name: None,
+        }
+    }
+
+    /// The configuration so far.
+    pub fn config(&self) -> &TracingConfig {
+        &self.config
+    }
+
+    /// Exports each span as it ends, on the thread that ends it (tests, debugging).
+    pub fn with_simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.steps.push(Box::new(move |builder, _| {
+            builder.with_simple_exporter(exporter)
+        }));
+        self
+    }
+
+    /// Exports spans in batches from a background thread (production).
+    pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.steps
+            .push(Box::new(move |builder, batch: &BatchSettings| {
+                builder.with_span_processor(batch.processor(exporter))
+            }));
+        self
+    }
+
+    /// Adds a span processor of the application's own.
+    pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.steps.push(Box::new(move |builder, _| {
+            builder.with_span_processor(processor)
+        }));
+        self
+    }
+
+    /// Uses the application's tracer provider instead of building one: its processors and
+    /// resource apply, exporters asked for here or by the environment are not added (with a
+    /// warning), and dropping the guard flushes the provider but does not shut it down.
+    pub fn with_provider(mut self, provider: SdkTracerProvider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Sets `service.name` (overriding `OTEL_SERVICE_NAME`).
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.config.service_name = name.into();
+        self
+    }
+
+    /// Prints finished spans to standard output (or [`with_console_exporter`]'s writer).
+    ///
+    /// [`with_console_exporter`]: Self::with_console_exporter
+    pub fn with_console(mut self, console: bool) -> Self {
+        self.config.console = console;
+        self
+    }
+
+    /// Prints finished spans with `exporter` (e.g. to a file); implies
+    /// [`with_console(true)`](Self::with_console).
+    pub fn with_console_exporter(mut self, exporter: ConsoleSpanExporter) -> Self {
+        self.config.console = true;
+        self.console = Some(exporter);
+        self
+    }
+
+    /// Exports by OTLP/HTTP (protobuf) to `endpoint`, used as given (e.g.
+    /// `http://localhost:4318/v1/traces`).
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.config.otlp = true;
+        self.config.otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// How long one OTLP export request may take (default: `OTEL_EXPORTER_OTLP_TIMEOUT`, else
+    /// 10 s).
+    pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.otlp_timeout = Some(timeout);
+        self
+    }
+
+    /// How many finished spans each batch processor this builder adds may hold while its
+    /// exporter is busy or failing (default `OTEL_BSP_MAX_QUEUE_SIZE`, else 2048); spans beyond
+    /// it are dropped, so the memory tracing takes stays bounded when a collector is down.
+    pub fn with_max_queue_size(mut self, size: usize) -> Self {
+        self.batch.max_queue_size = Some(size);
+        self
+    }
+
+    /// How many spans go into one export (default `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, else 512).
+    pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
+        self.batch.max_export_batch_size = Some(size);
+        self
+    }
+
+    /// How long a batch processor waits before exporting what it holds (default
+    /// `OTEL_BSP_SCHEDULE_DELAY`, else 5 s).
+    pub fn with_scheduled_delay(mut self, delay: Duration) -> Self {
+        self.batch.scheduled_delay = Some(delay);
+        self
+    }
+
+    /// Records prompts and completions on backend spans (overriding `MELLEA_TRACES_CONTENT`).
+    pub fn with_content_capture(mut self, capture: bool) -> Self {
+        self.config.capture_content = capture;
+        self
+    }
+
+    /// Registers the backend tracing plugin for the generations of one session only (those run
+    /// under [`session::in_session`](crate::session::in_session) with that id), under the
+    /// name `backend_tracing.session.{session_id}`. Such installations are independent of the
+    /// process-wide one and of each other: each test can have its own exporter.
+    pub fn for_session(mut self, session_id: impl Into<String>) -> Self {
+        self.session = Some(session_id.into());
+        self
+    }
+
+    /// Registers the plugin under `name` instead of `backend_tracing` (or
+    /// `backend_tracing.session.{id}`).
+    pub fn with_plugin_name(mut self, name: impl Into<String>) -> Self {
+        self.plugin_name = Some(name.into());
+        self
+    }
+
+    /// Sets tracing up: builds the provider, registers the plugin, and returns the guard.
+    ///
+    /// With tracing disabled in the configuration nothing happens and the guard is inactive.
+    /// A process-wide installation (no [`for_session`](Self::for_session)) exists once: while
+    /// one lives, installing again returns a handle to it and this builder is not used.
+    pub fn install(self) -> Result<Telemetry, TelemetryError> {
+        if !self.config.enabled {
+            return Ok(Telemetry::disabled(self.config));
+        }
+        match self.session.clone() {
+            Some(session) => {
+                let name = self
+                    .plugin_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}.session.{session}", BackendTracingPlugin::NAME));
+                let mut inner = self.build(name);
+                let plugin = inner
+                    .plugin
+                    .clone()
+                    .expect("an enabled installation has a plugin");
+                inner.registration = Some(global().register_for_session(session, plugin)?);
+                Ok(Telemetry {
+                    inner: Arc::new(inner),
+                })
+            }
+            None => {
+                let mut installed = GLOBAL_INSTALL
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(previous) = installed.take() {
+                    if let Some(existing) = previous.inner.upgrade() {
+                        tracing::debug!("tracing is already set up; reusing the existing setup");
+                        *installed = Some(previous);
+                        return Ok(Telemetry { inner: existing });
+                    }
+                    // Its last handle is gone and its teardown is about to run: it is
+                    // superseded.
+                    global().unregister(&previous.registration);
+                }
+                let name = self
+                    .plugin_name
+                    .clone()
+                    .unwrap_or_else(|| BackendTracingPlugin::NAME.to_owned());
+                let mut inner = self.build(name);
+                let plugin = inner
+                    .plugin
+                    .clone()
+                    .expect("an enabled installation has a plugin");
+                // On failure `inner` is dropped right here, under the lock: it must not be
+                // marked global yet, or its teardown would take the lock again.
+                let registration = global().register(plugin)?;
+                inner.global = true;
+                inner.registration = Some(registration.clone());
+                *GLOBAL_APPLICATION_TRACER
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) =
+                    inner.application_tracer.clone().map(|t| (inner.id, t));
+                let inner = Arc::new(inner);
+                *installed = Some(GlobalSlot {
+                    inner: Arc::downgrade(&inner),
+                    registration,
+                });
+                Ok(Telemetry { inner })
+            }
+        }
+    }
+
+    /// Builds the provider and the plugin; registers nothing.
+    fn build(self, plugin_name: String) -> Inner {
+        let mut warnings = Vec::new();
+        let batch = self.batch;
+        let (provider, owns_provider) = match self.provider {
+            Some(provider) => {
+                if self.config.console || self.config.otlp || !self.steps.is_empty() {
+                    warn(
+                        &mut warnings,
+                        "exporters and span processors are not added to a tracer provider \
+                         supplied with `with_provider`; add them to that provider instead"
+                            .to_owned(),
+                    );
+                }
+                (provider, false)
+            }
+            None => {
+                let mut builder = SdkTracerProvider::builder().with_resource(
+                    Resource::builder()
+                        .with_service_name(self.config.service_name.clone())
+                        .build(),
+                );
+                if self.config.otlp {
+                    builder = add_otlp(
+                        builder,
+                        &self.config,
+                        self.otlp_timeout,
+                        &batch,
+                        &mut warnings,
+                    );
+                }
+                if self.config.console {
+                    let console = self.console.unwrap_or_default();
+                    builder = builder.with_span_processor(batch.processor(console));
+                }
+                for step in self.steps {
+                    builder = step(builder, &batch);
+                }
+                (builder.build(), true)
+            }
+        };
+        let plugin = BackendTracingPlugin::from_provider(&provider)
+            .with_name(plugin_name)
+            .with_content_capture(self.config.capture_content);
+        Inner {
+            id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
+            config: self.config,
+            warnings,
+            application_tracer: Some(application_tracer(&provider)),
+            provider: Some(provider),
+            owns_provider,
+            plugin: Some(Arc::new(plugin)),
+            registration: None,
+            global: false,
+        }
+    }
+}
+
+/// Logs a setup warning and keeps it for [`Telemetry::warnings`].
+fn warn(warnings: &mut Vec<String>, message: String) {
+    tracing::warn!("{message}");
+    warnings.push(message);
+}
+
+#[cfg(feature = "otlp")]
+fn add_otlp(
+    builder: TracerProviderBuilder,
+    config: &TracingConfig,
+    timeout: Option<Duration>,
+    batch: &BatchSettings,
+    warnings: &mut Vec<String>,
+) -> TracerProviderBuilder {
+    use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+
+    let Some(endpoint) = &config.otlp_endpoint else {
+        warn(warnings, no_endpoint_warning());
+        return builder;
+    };
+    if let Some(protocol) = config
+        .otlp_protocol
+        .as_deref()
+        .filter(|p| !p.eq_ignore_ascii_case(OTLP_PROTOCOL_HTTP_PROTOBUF))
+    {
+        warn(
+            warnings,
+            format!(
+                "OTLP protocol `{protocol}` is not supported; exporting with http/protobuf. \
+                 Point the endpoint at the collector's OTLP/HTTP port (usually 4318)."
+            ),
+        );
+    }
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(endpoint.clone());
+    if let Some(timeout) = timeout {
+        exporter = exporter.with_timeout(timeout);
+    }
+    match exporter.build() {
+        Ok(exporter) => builder.with_span_processor(batch.processor(exporter)),
+        Err(error) => {
+            warn(
+                warnings,
+                format!(
+                    "Failed to initialize OTLP trace exporter: {error}. Spans will not be \
+                     exported via OTLP."
+                ),
+            );
+            builder
+        }
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn add_otlp(
+    builder: TracerProviderBuilder,
+    config: &TracingConfig,
+    _timeout: Option<Duration>,
+    _batch: &BatchSettings,
+    warnings: &mut Vec<String>,
+) -> TracerProviderBuilder {
+    if config.otlp_endpoint.is_none() {
+        warn(warnings, no_endpoint_warning());
+    }
+    warn(
+        warnings,
+        "OTLP trace export is enabled (MELLEA_TRACES_OTLP=true) but mellea was built without \
+         its `otlp` cargo feature. Enable the feature to export spans via OTLP."
+            .to_owned(),
+    );
+    builder
+}
+
+fn no_endpoint_warning() -> String {
+    format!(
+        "OTLP trace exporter is enabled ({TRACES_OTLP_ENV}=true) but no endpoint is configured. \
+         Set {OTLP_TRACES_ENDPOINT_ENV} or {OTLP_ENDPOINT_ENV} to export spans."
+    )
+}
+
+/// Everything one installation owns.
+struct Inner {
+    id: u64,
+    config: TracingConfig,
+    warnings: Vec<String>,
+    provider: Option<SdkTracerProvider>,
+    owns_provider: bool,
+    plugin: Option<Arc<BackendTracingPlugin>>,
+    application_tracer: Option<SdkTracer>,
+    registration: Option<Registration>,
+    global: bool,
+}
+
+impl Inner {
+    /// Unregisters the plugin, then flushes and (if it built the provider) shuts the provider
+    /// down. Idempotent.
+    fn teardown(&mut self) -> Result<(), TelemetryError> {
+        if self.global {
+            let mut installed = GLOBAL_INSTALL
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if installed
+                .as_ref()
+                .is_some_and(|slot| std::ptr::eq(slot.inner.as_ptr(), self))
+            {
+                *installed = None;
+            }
+        }
+        if let Some(registration) = self.registration.take() {
+            global().unregister(&registration);
+        }
+        if self.global {
+            let mut tracer = GLOBAL_APPLICATION_TRACER
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if tracer.as_ref().is_some_and(|(id, _)| *id == self.id) {
+                *tracer = None;
+            }
+        }
+        let Some(provider) = self.provider.take() else {
+            return Ok(());
+        };
+        let result = if self.owns_provider {
+            provider.shutdown()
+        } else {
+            provider.force_flush()
+        };
+        result.map_err(|e| TelemetryError::Export(e.to_string()))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Err(error) = self.teardown() {
+            tracing::warn!("{error}");
+        }
+    }
+}
+
+/// Keeps tracing set up while it lives; dropping the last handle unregisters the plugin and
+/// flushes and shuts down the tracer provider, so no finished span is lost at exit.
+///
+/// Made by [`init_from_env`] or [`TelemetryBuilder::install`].
+#[must_use = "tracing is torn down as soon as the guard is dropped: bind it, e.g. `let _telemetry = ...`"]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("enabled", &self.is_enabled())
+            .field("config", &self.inner.config)
+            .field("warnings", &self.inner.warnings)
+            .finish()
+    }
+}
+
+impl Telemetry {
+    /// A [`TelemetryBuilder`] with tracing on and no exporter yet.
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::new()
+    }
+
+    fn disabled(config: TracingConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
+                config,
+                warnings: Vec::new(),
+                provider: None,
+                owns_provider: false,
+                plugin: None,
+                application_tracer: None,
+                registration: None,
+                global: false,
+            }),
+        }
+    }
+
+    /// Whether tracing is set up (false when `MELLEA_TRACES_ENABLED` was off).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.provider.is_some()
+    }
+
+    /// The configuration it was set up with.
+    pub fn config(&self) -> &TracingConfig {
+        &self.inner.config
+    }
+
+    /// Problems met while setting up (each was also logged with `tracing::warn!`).
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    /// The tracer provider spans go through.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.inner.provider.as_ref()
+    }
+
+    /// The registered backend tracing plugin.
+    pub fn backend_plugin(&self) -> Option<&Arc<BackendTracingPlugin>> {
+        self.inner.plugin.as_ref()
+    }
+
+    /// An application span created with this setup's `mellea.application` tracer (a no-op
+    /// span when tracing is off).
+    pub fn application_span(&self, name: impl Into<Cow<'static, str>>) -> ApplicationSpan {
+        let span = ApplicationSpan::new(name);
+        match &self.inner.application_tracer {
+            Some(tracer) => span.with_tracer(tracer.clone()),
+            None => span.without_tracing(),
+        }
+    }
+
+    /// A `session` span (see [`ApplicationSpan::session`]) created with this setup's tracer.
+    pub fn session_span(&self, session_id: impl Into<Arc<str>>) -> ApplicationSpan {
+        let span = ApplicationSpan::session(session_id);
+        match &self.inner.application_tracer {
+            Some(tracer) => span.with_tracer(tracer.clone()),
+            None => span.without_tracing(),
+        }
+    }
+
+    /// Exports every finished span now.
+    pub fn force_flush(&self) -> Result<(), TelemetryError> {
+        match &self.inner.provider {
+            Some(provider) => provider
+                .force_flush()
+                .map_err(|e| TelemetryError::Export(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Tears tracing down now, reporting export failures (dropping the guard does the same
+    /// but can only log them). If other handles to this setup exist, only this handle is
+    /// released.
+    pub fn shutdown(self) -> Result<(), TelemetryError> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => inner.teardown(),
+            Err(_shared) => Ok(()),
+        }
+    }
+}

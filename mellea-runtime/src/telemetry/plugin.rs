@@ -1,0 +1,541 @@
+//! `BackendTracingPlugin`: one OpenTelemetry GenAI span per generation, held from pre-call to
+//! post-call / error.
+
+use std::fmt;
+use std::future::ready;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use serde_json::Value as Json;
+
+use super::attributes::{
+    self, context_size, count, is_known_remote_provider, model_option_attributes,
+    request_attributes, response_attributes, span_name, usage_attributes,
+};
+use super::{backend_tracer, semconv};
+use crate::hooks::{
+    ErrorInfo, Format, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
+    GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
+    GenerationError, GenerationErrorPayload, GenerationEvent, GenerationEventPayload,
+    GenerationPostCall, GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload,
+    ModelOptions, Object, OutputView, Prompt, Usage, model_option,
+};
+use crate::plugin::{
+    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
+};
+
+/// Distinguishes plugin instances, so two tracing plugins that both see one generation (say a
+/// process-wide one and a session-scoped one) each find their own span.
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+/// Emits one OpenTelemetry GenAI span per generation of every `#[backend]`.
+///
+/// - **Name** `"{gen_ai.operation.name} {model}"` (`chat …` for chat and streamed
+///   generations, `text_completion …` for batches), the bare operation when the model is
+///   unknown. **Kind** CLIENT for remote backends, INTERNAL for in-process ones.
+/// - **Parent**: the caller's current span when the generation began. The span is put in the
+///   context the backend's body runs under, so spans created inside the body — on its task or
+///   in tasks spawned with the current context — are its children, while sequential
+///   generations stay siblings.
+/// - **Attributes** (see [`semconv`]): at creation the operation, provider, request model,
+///   stream flag, output type and format, tool calls, component type, number of actions,
+///   context size, conversation id, sampling parameters and server address; at the end the
+///   usage counters and response model, id, finish reasons and time to first chunk. Prompts and
+///   completions only with content capture on.
+/// - **Status** stays unset on success; a failure (also a cancelled or panicking generation)
+///   records an `exception` event, status ERROR with the message, and `error.type`.
+///
+/// Per-call state lives in the generation's extensions, so it is dropped with the generation
+/// and cannot leak; [`open_spans`](Self::open_spans) counts spans started and not yet ended.
+/// Should a generation end without its end hook reaching this plugin (the plugin was
+/// unregistered meanwhile), its span is ended with `error.type = "abandoned"` when the
+/// generation's state is dropped.
+///
+/// All handlers are SEQUENTIAL with priority [`PRIORITY`](Self::PRIORITY) (1040): after user
+/// plugins, so the span records the final patched request, and before metrics plugins.
+///
+/// ```
+/// use mellea_runtime::plugin::PluginRegistry;
+/// use mellea_runtime::telemetry::BackendTracingPlugin;
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+///
+/// let provider = SdkTracerProvider::builder().build();
+/// let registry = PluginRegistry::new();
+/// let plugin = BackendTracingPlugin::from_provider(&provider);
+/// let _registration = registry.register(plugin).unwrap();
+/// assert!(registry.handler_names().contains(&"backend_tracing.generation_pre_call".to_owned()));
+/// ```
+pub struct BackendTracingPlugin {
+    name: String,
+    instance: u64,
+    tracer: SdkTracer,
+    capture_content: bool,
+    open: Arc<AtomicUsize>,
+}
+
+impl fmt::Debug for BackendTracingPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendTracingPlugin")
+            .field("name", &self.name)
+            .field("capture_content", &self.capture_content)
+            .field("open_spans", &self.open_spans())
+            .finish()
+    }
+}
+
+impl BackendTracingPlugin {
+    /// The plugin's registry name unless renamed with [`with_name`](Self::with_name).
+    pub const NAME: &'static str = "backend_tracing";
+
+    /// Priority of every handler: after user plugins (default 50), before metrics (1050+).
+    pub const PRIORITY: i32 = 1040;
+
+    /// A plugin creating its spans with `tracer`; content capture off.
+    pub fn new(tracer: SdkTracer) -> Self {
+        Self {
+            name: Self::NAME.to_owned(),
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            tracer,
+            capture_content: false,
+            open: Arc::default(),
+        }
+    }
+
+    /// A plugin creating its spans with `provider`'s `mellea.backend` tracer.
+    pub fn from_provider(provider: &SdkTracerProvider) -> Self {
+        Self::new(backend_tracer(provider))
+    }
+
+    /// Renames the plugin; registries need unique names (e.g. one plugin per session).
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Records `gen_ai.input.messages` and `gen_ai.output.messages` (may contain PII).
+    #[must_use]
+    pub fn with_content_capture(mut self, capture: bool) -> Self {
+        self.capture_content = capture;
+        self
+    }
+
+    /// Whether prompts and completions are recorded.
+    pub fn captures_content(&self) -> bool {
+        self.capture_content
+    }
+
+    /// Spans this plugin started and has not ended yet.
+    pub fn open_spans(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    fn start(&self, ctx: &HookContext, request: Start<'_>) {
+        let Some(generation_id) = request.generation_id.filter(|id| !id.is_empty()) else {
+            return;
+        };
+        let Some(extensions) = ctx.extensions() else {
+            tracing::debug!(
+                "backend_tracing: a pre-call dispatch without a generation scope is not traced"
+            );
+            return;
+        };
+        let backend = ctx.backend();
+        let model = non_empty(request.model)
+            .or_else(|| backend.and_then(|b| non_empty(Some(b.model_id.as_str()))));
+        let provider = non_empty(request.provider)
+            .or_else(|| backend.and_then(|b| non_empty(Some(&b.provider))));
+        let remote = backend.map_or_else(
+            || provider.is_some_and(is_known_remote_provider),
+            |b| b.remote,
+        );
+
+        let mut attributes = request_attributes(request.operation, model, provider);
+        if let Some(backend) = backend {
+            if let Some(address) = &backend.server_address {
+                attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
+            }
+            if let Some(port) = backend.server_port {
+                attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+            }
+        }
+        if request.stream {
+            attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
+        }
+        if let Some(format) = request.format {
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_OUTPUT_TYPE,
+                semconv::OUTPUT_TYPE_JSON,
+            ));
+            attributes.push(KeyValue::new(
+                semconv::MELLEA_REQUEST_FORMAT_TYPE,
+                format.name.clone(),
+            ));
+        }
+        attributes.push(KeyValue::new(
+            semconv::MELLEA_ACTION_TOOL_CALLS,
+            request.tool_calls,
+        ));
+        if let Some(action) = request.action {
+            attributes.push(KeyValue::new(
+                semconv::MELLEA_COMPONENT_TYPE,
+                action.type_name(),
+            ));
+        }
+        if let Some(num_actions) = request.num_actions {
+            attributes.push(KeyValue::new(
+                semconv::MELLEA_REQUEST_NUM_ACTIONS,
+                count(num_actions),
+            ));
+        }
+        if let Some(context) = request.context
+            && let Some(size) = context_size(context)
+        {
+            attributes.push(KeyValue::new(semconv::MELLEA_REQUEST_CONTEXT_SIZE, size));
+        }
+        if let Some(session) = ctx.session_id().filter(|s| !s.is_empty()) {
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_CONVERSATION_ID,
+                session.to_owned(),
+            ));
+        }
+        attributes.extend(model_option_attributes(request.model_options));
+        if self.capture_content
+            && let Some(messages) = request.prompt.and_then(attributes::input_messages)
+        {
+            attributes.push(KeyValue::new(semconv::GEN_AI_INPUT_MESSAGES, messages));
+        }
+
+        let parent = extensions.get::<Context>().unwrap_or_else(Context::current);
+        let builder = SpanBuilder::from_name(span_name(request.operation, model))
+            .with_kind(if remote {
+                SpanKind::Client
+            } else {
+                SpanKind::Internal
+            })
+            .with_attributes(attributes);
+        let span = self.tracer.build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+        // The body of the generation runs under this context.
+        extensions.insert(cx.clone());
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let mut open = Some(OpenSpan {
+            instance: self.instance,
+            generation_id: generation_id.to_owned(),
+            cx,
+            open: self.open.clone(),
+            ended: false,
+        });
+        extensions.with_mut(|spans: &mut OpenSpans| spans.0.extend(open.take()));
+        if let Some(first) = open {
+            extensions.insert(OpenSpans(vec![first]));
+        }
+    }
+
+    /// Takes this plugin's open span of `generation_id` out of the generation's state.
+    fn take(&self, ctx: &HookContext, generation_id: Option<&str>) -> Option<OpenSpan> {
+        let generation_id = generation_id.filter(|id| !id.is_empty())?;
+        ctx.extensions()?
+            .with_mut(|spans: &mut OpenSpans| {
+                let index = spans
+                    .0
+                    .iter()
+                    .position(|s| s.is(self.instance, generation_id))?;
+                Some(spans.0.swap_remove(index))
+            })
+            .flatten()
+    }
+
+    /// The context holding this plugin's open span of `generation_id`, without ending it.
+    fn peek(&self, ctx: &HookContext, generation_id: Option<&str>) -> Option<Context> {
+        let generation_id = generation_id.filter(|id| !id.is_empty())?;
+        ctx.extensions()?
+            .with_mut(|spans: &mut OpenSpans| {
+                spans
+                    .0
+                    .iter()
+                    .find(|s| s.is(self.instance, generation_id))
+                    .map(|s| s.cx.clone())
+            })
+            .flatten()
+    }
+
+    fn succeed(&self, ctx: &HookContext, generation_id: Option<&str>, output: Success<'_>) {
+        let Some(open) = self.take(ctx, generation_id) else {
+            return;
+        };
+        {
+            let span = open.cx.span();
+            match output {
+                Success::Chat(Some(view)) => {
+                    span.set_attributes(response_attributes(view));
+                    span.set_attributes(usage_attributes(view.usage.as_ref()));
+                    if self.capture_content
+                        && let Some(messages) = attributes::output_messages(view)
+                    {
+                        span.set_attribute(KeyValue::new(
+                            semconv::GEN_AI_OUTPUT_MESSAGES,
+                            messages,
+                        ));
+                    }
+                }
+                Success::Chat(None) => {}
+                Success::Batch(usage) => span.set_attributes(usage_attributes(usage)),
+            }
+        }
+        open.end();
+    }
+
+    fn fail(&self, ctx: &HookContext, generation_id: Option<&str>, error: &ErrorInfo) {
+        let Some(open) = self.take(ctx, generation_id) else {
+            return;
+        };
+        record_failure(&open.cx, error);
+        open.end();
+    }
+
+    fn event(&self, ctx: &HookContext, payload: &GenerationEventPayload) {
+        if payload.event_name != semconv::CHUNK_PROCESSED_EVENT {
+            return;
+        }
+        let Some(cx) = self.peek(ctx, payload.generation_id.as_deref()) else {
+            return;
+        };
+        let data = &payload.data;
+        let mut attributes = Vec::with_capacity(3);
+        if let Some(index) = data.get("chunk_index").and_then(Json::as_i64) {
+            attributes.push(KeyValue::new(semconv::MELLEA_GENERATION_CHUNK_INDEX, index));
+        }
+        if let Some(length) = data.get("chunk_text_length").and_then(Json::as_i64) {
+            attributes.push(KeyValue::new(
+                semconv::MELLEA_GENERATION_CHUNK_TEXT_LENGTH,
+                length,
+            ));
+        }
+        if let Some(ms) = data.get("time_since_last_chunk_ms").and_then(Json::as_f64) {
+            attributes.push(KeyValue::new(
+                semconv::MELLEA_GENERATION_TIME_SINCE_LAST_CHUNK_MS,
+                ms,
+            ));
+        }
+        cx.span()
+            .add_event(semconv::CHUNK_PROCESSED_EVENT, attributes);
+    }
+}
+
+/// Records a failure on the span of `cx`: an `exception` event, status ERROR with the
+/// message, and `error.type` (`_OTHER` when the error has no class).
+pub(crate) fn record_failure(cx: &Context, error: &ErrorInfo) {
+    let span = cx.span();
+    let error_type = if error.error_type.is_empty() {
+        "_OTHER".to_owned()
+    } else {
+        error.error_type.clone()
+    };
+    let exception_type = if error.type_name.is_empty() {
+        error_type.clone()
+    } else {
+        error.type_name.clone()
+    };
+    span.add_event(
+        semconv::EXCEPTION_EVENT,
+        vec![
+            KeyValue::new(semconv::EXCEPTION_TYPE, exception_type),
+            KeyValue::new(semconv::EXCEPTION_MESSAGE, error.message.clone()),
+        ],
+    );
+    span.set_status(Status::error(error.message.clone()));
+    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type));
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// What pre-call tells the span about the request.
+struct Start<'a> {
+    operation: &'static str,
+    generation_id: Option<&'a str>,
+    model: Option<&'a str>,
+    provider: Option<&'a str>,
+    stream: bool,
+    format: Option<&'a Format>,
+    tool_calls: bool,
+    action: Option<&'a Object>,
+    /// `Some(context)` for chat (whose context size is recorded), `None` for batches.
+    context: Option<Option<&'a Object>>,
+    num_actions: Option<u64>,
+    model_options: &'a ModelOptions,
+    prompt: Option<&'a Prompt>,
+}
+
+/// What the end of a successful generation tells the span.
+enum Success<'a> {
+    Chat(Option<&'a OutputView>),
+    Batch(Option<&'a Usage>),
+}
+
+/// The open spans of one generation, kept in its extensions (one per tracing plugin that saw
+/// it).
+#[derive(Default)]
+struct OpenSpans(Vec<OpenSpan>);
+
+/// A span from pre-call until its end.
+struct OpenSpan {
+    instance: u64,
+    generation_id: String,
+    cx: Context,
+    open: Arc<AtomicUsize>,
+    ended: bool,
+}
+
+impl OpenSpan {
+    fn is(&self, instance: u64, generation_id: &str) -> bool {
+        self.instance == instance && self.generation_id == generation_id
+    }
+
+    fn end(mut self) {
+        self.cx.span().end();
+        self.ended = true;
+    }
+}
+
+impl Drop for OpenSpan {
+    fn drop(&mut self) {
+        if !self.ended {
+            // The generation ended without its end hook reaching this plugin.
+            record_failure(
+                &self.cx,
+                &ErrorInfo::new(
+                    "abandoned",
+                    "Abandoned",
+                    "the generation ended without its end hook reaching the tracing plugin",
+                ),
+            );
+            self.cx.span().end();
+        }
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn proceed<P>() -> BoxFuture<'static, HookResult<P>>
+where
+    P: Send + 'static,
+{
+    Box::pin(ready(Ok(HookAction::Continue)))
+}
+
+impl Plugin for BackendTracingPlugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn priority(&self) -> i32 {
+        Self::PRIORITY
+    }
+
+    fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
+        let mode = PluginMode::Sequential;
+        hooks.method::<GenerationPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_pre_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_post_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_error(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.event(ctx, p);
+            proceed()
+        });
+        hooks.method::<GenerationBatchPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_batch_pre_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_batch_post_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+            this.on_batch_error(p, ctx);
+            proceed()
+        });
+    }
+}
+
+impl BackendTracingPlugin {
+    fn on_pre_call(&self, p: &GenerationPreCallPayload, ctx: &HookContext) {
+        self.start(
+            ctx,
+            Start {
+                operation: semconv::OPERATION_CHAT,
+                generation_id: p.generation_id.as_deref(),
+                model: p.model.as_deref(),
+                provider: p.provider.as_deref(),
+                stream: p.stream
+                    || p.model_options
+                        .get(model_option::STREAM)
+                        .and_then(Json::as_bool)
+                        == Some(true),
+                format: p.format.as_ref(),
+                tool_calls: p.tool_calls,
+                action: p.action.as_ref(),
+                context: Some(p.context.as_ref()),
+                num_actions: None,
+                model_options: &p.model_options,
+                prompt: p.prompt.as_ref(),
+            },
+        );
+    }
+
+    fn on_post_call(&self, p: &GenerationPostCallPayload, ctx: &HookContext) {
+        self.succeed(
+            ctx,
+            p.generation_id.as_deref(),
+            Success::Chat(p.model_output.as_ref()),
+        );
+    }
+
+    fn on_error(&self, p: &GenerationErrorPayload, ctx: &HookContext) {
+        self.fail(ctx, p.generation_id.as_deref(), &p.exception);
+    }
+
+    fn on_batch_pre_call(&self, p: &GenerationBatchPreCallPayload, ctx: &HookContext) {
+        self.start(
+            ctx,
+            Start {
+                operation: semconv::OPERATION_TEXT_COMPLETION,
+                generation_id: p.generation_id.as_deref(),
+                model: p.model.as_deref(),
+                provider: p.provider.as_deref(),
+                stream: false,
+                format: p.format.as_ref(),
+                tool_calls: p.tool_calls,
+                action: None,
+                context: None,
+                num_actions: Some(p.num_actions),
+                model_options: &p.model_options,
+                prompt: None,
+            },
+        );
+    }
+
+    fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
+        self.succeed(
+            ctx,
+            p.generation_id.as_deref(),
+            Success::Batch(p.usage.as_ref()),
+        );
+    }
+
+    fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
+        self.fail(ctx, p.generation_id.as_deref(), &p.exception);
+    }
+}
