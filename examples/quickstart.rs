@@ -7,8 +7,15 @@
 //!   blocks prompts that mention a password, and
 //! - `latency_logger`, a standalone AUDIT handler of `generation_post_call`,
 //!
-//! then runs two generations: one patched, one blocked before the backend is called.
+//! then runs two generations inside an application span — one patched, one blocked before the
+//! backend is called — and prints the span tree the tracing plugin recorded: the
+//! `quickstart` span with the successful `chat echo-1` generation beneath it. (The blocked
+//! generation never reached the backend, so it has no span: the guard ran first.)
+//!
+//! `MELLEA_TRACES_CONSOLE=1` also prints every span in full; `MELLEA_TRACES_OTLP=1` with
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` sends them to a collector.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use mellea::generation::{BackendIdentity, GenerationRequest, Message};
@@ -17,6 +24,9 @@ use mellea::hooks::{
     model_option,
 };
 use mellea::plugin::{HookContext, HookFn};
+use mellea::telemetry::{TelemetryBuilder, TracingConfig};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
@@ -175,7 +185,80 @@ pub async fn run() -> Transcript {
     transcript
 }
 
+/// Collects finished spans for the tree printed at the end.
+#[derive(Clone, Debug, Default)]
+pub struct SpanTree(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for SpanTree {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.lock().unwrap().extend(batch);
+        Ok(())
+    }
+}
+
+impl SpanTree {
+    /// The spans as an indented tree: name, kind, duration and the GenAI attributes.
+    pub fn render(&self) -> String {
+        let spans = self.0.lock().unwrap();
+        let mut out = String::new();
+        let roots = spans.iter().filter(|s| {
+            !spans
+                .iter()
+                .any(|p| p.span_context.span_id() == s.parent_span_id)
+        });
+        for root in roots {
+            render_span(&spans, root, 0, &mut out);
+        }
+        out
+    }
+}
+
+fn render_span(spans: &[SpanData], span: &SpanData, depth: usize, out: &mut String) {
+    let duration = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    let _ = write!(
+        out,
+        "{:indent$}{} [{:?}, {:.2} ms]",
+        "",
+        span.name,
+        span.span_kind,
+        duration.as_secs_f64() * 1000.0,
+        indent = depth * 2
+    );
+    for attribute in &span.attributes {
+        if attribute.key.as_str().starts_with("gen_ai.") {
+            let _ = write!(out, " {}={}", attribute.key, attribute.value);
+        }
+    }
+    out.push('\n');
+    for child in spans
+        .iter()
+        .filter(|c| c.parent_span_id == span.span_context.span_id())
+    {
+        render_span(spans, child, depth + 1, out);
+    }
+}
+
+/// Runs the quickstart inside an application span, traced, and returns the span tree.
+pub async fn run_traced() -> Result<String, mellea::telemetry::TelemetryError> {
+    // Tracing on whatever `MELLEA_TRACES_ENABLED` says, with the environment's exporters
+    // (console, OTLP) plus the tree collector.
+    let mut config = TracingConfig::from_env();
+    config.enabled = true;
+    let tree = SpanTree::default();
+    let telemetry = TelemetryBuilder::from_config(config)
+        .with_simple_exporter(tree.clone())
+        .install()?;
+    telemetry.application_span("quickstart").run(run()).await;
+    telemetry.force_flush()?;
+    Ok(tree.render())
+}
+
 #[tokio::main]
-async fn main() {
-    run().await;
+async fn main() -> Result<(), mellea::telemetry::TelemetryError> {
+    let tree = run_traced().await?;
+    println!("\nspans:\n{tree}");
+    Ok(())
 }

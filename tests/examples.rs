@@ -9,8 +9,12 @@ mod quickstart;
 
 use mellea::hooks::HookType;
 
+/// The quickstart registers process-wide plugins by name: its runs must not overlap.
+static QUICKSTART: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn quickstart_patches_one_generation_blocks_the_other_and_cleans_up() {
+    let _one_at_a_time = QUICKSTART.lock().await;
     let lines = quickstart::run().await.lines();
 
     assert_eq!(lines.len(), 5, "{lines:#?}");
@@ -34,4 +38,16 @@ async fn quickstart_patches_one_generation_blocks_the_other_and_cleans_up() {
     );
     assert!(!mellea::has_listeners(HookType::GenerationPreCall));
     assert!(!mellea::has_listeners(HookType::GenerationPostCall));
+}
+
+#[tokio::test]
+async fn quickstart_prints_the_generation_span_beneath_the_application_span() {
+    let _one_at_a_time = QUICKSTART.lock().await;
+    let tree = quickstart::run_traced().await.unwrap();
+    let lines: Vec<&str> = tree.lines().collect();
+    assert!(lines[0].starts_with("quickstart [Internal"), "{tree}");
+    assert!(lines[1].starts_with("  chat echo-1 [Internal"), "{tree}");
+    assert!(lines[1].contains("gen_ai.request.model=echo-1"), "{tree}");
+    assert!(lines[1].contains("gen_ai.usage.output_tokens="), "{tree}");
+    assert_eq!(lines.len(), 2, "the blocked generation never began a span: {tree}");
 }
