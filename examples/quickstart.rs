@@ -25,9 +25,9 @@ use mellea::hooks::{
 };
 use mellea::plugin::{HookContext, HookFn};
 use mellea::telemetry::{TelemetryBuilder, TracingConfig};
+use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
 #[derive(Clone, Default)]

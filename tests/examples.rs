@@ -49,5 +49,9 @@ async fn quickstart_prints_the_generation_span_beneath_the_application_span() {
     assert!(lines[1].starts_with("  chat echo-1 [Internal"), "{tree}");
     assert!(lines[1].contains("gen_ai.request.model=echo-1"), "{tree}");
     assert!(lines[1].contains("gen_ai.usage.output_tokens="), "{tree}");
-    assert_eq!(lines.len(), 2, "the blocked generation never began a span: {tree}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the blocked generation never began a span: {tree}"
+    );
 }
