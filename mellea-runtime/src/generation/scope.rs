@@ -140,79 +140,81 @@ impl Live {
         self.started.elapsed().as_secs_f64() * 1000.0
     }
 
-    /// Fires post-call with `outcome` (built only when someone listens), then drops the scope.
-    fn succeed(mut self, view: Option<OutputView>) -> BoxFuture<'static, ()> {
-        let latency_ms = self.latency_ms();
-        Box::pin(async move {
-            let Some(view) = view else { return };
-            let payload = GenerationPostCallPayload {
-                prompt: self.prompt.take(),
-                model_output: Some(view),
-                latency_ms,
-                generation_id: Some(String::from(&*self.id)),
-                ..Default::default()
-            };
+    /// Post-call with `view` (built only when someone listens), or nothing to fire.
+    fn succeed(mut self: Box<Self>, view: Option<OutputView>) -> Option<BoxFuture<'static, ()>> {
+        let payload = GenerationPostCallPayload {
+            prompt: self.prompt.take(),
+            model_output: Some(view?),
+            latency_ms: self.latency_ms(),
+            generation_id: Some(String::from(&*self.id)),
+            ..Default::default()
+        };
+        Some(Box::pin(async move {
             self.dispatch_final::<GenerationPostCall>(payload).await;
-        })
+        }))
     }
 
+    /// Batch post-call with the outputs (read only when someone listens), or nothing to fire.
     fn succeed_batch(
-        self,
+        self: Box<Self>,
         outputs: Option<(Vec<OutputView>, Option<Usage>)>,
-    ) -> BoxFuture<'static, ()> {
-        let latency_ms = self.latency_ms();
-        Box::pin(async move {
-            let Some((views, usage)) = outputs else {
-                return;
-            };
-            let payload = GenerationBatchPostCallPayload {
-                generation_id: Some(String::from(&*self.id)),
-                model_outputs: views,
-                usage,
-                model: self.model(),
-                provider: self.provider(),
-                latency_ms,
-                ..Default::default()
-            };
+    ) -> Option<BoxFuture<'static, ()>> {
+        let (views, usage) = outputs?;
+        let payload = GenerationBatchPostCallPayload {
+            generation_id: Some(String::from(&*self.id)),
+            model_outputs: views,
+            usage,
+            model: self.model(),
+            provider: self.provider(),
+            latency_ms: self.latency_ms(),
+            ..Default::default()
+        };
+        Some(Box::pin(async move {
             self.dispatch_final::<GenerationBatchPostCall>(payload)
                 .await;
-        })
+        }))
     }
 
-    /// Fires the error hook of the generation's kind, then drops the scope.
-    fn fail(self, error: ErrorInfo, partial: Option<OutputView>) -> BoxFuture<'static, ()> {
+    /// The error hook of the generation's kind, or nothing to fire when nobody listens.
+    fn fail(
+        self: Box<Self>,
+        error: ErrorInfo,
+        partial: Option<OutputView>,
+    ) -> Option<BoxFuture<'static, ()>> {
         let latency_ms = self.latency_ms();
-        Box::pin(async move {
-            match self.kind {
-                GenerationKind::Chat => {
-                    if !has_listeners(HookType::GenerationError) {
-                        return;
-                    }
-                    let payload = GenerationErrorPayload {
-                        exception: error,
-                        model_output: partial,
-                        generation_id: Some(String::from(&*self.id)),
-                        latency_ms,
-                        ..Default::default()
-                    };
+        match self.kind {
+            GenerationKind::Chat => {
+                if !has_listeners(HookType::GenerationError) {
+                    return None;
+                }
+                let payload = GenerationErrorPayload {
+                    exception: error,
+                    model_output: partial,
+                    generation_id: Some(String::from(&*self.id)),
+                    latency_ms,
+                    ..Default::default()
+                };
+                Some(Box::pin(async move {
                     self.dispatch_final::<GenerationError>(payload).await;
-                }
-                GenerationKind::Batch => {
-                    if !has_listeners(HookType::GenerationBatchError) {
-                        return;
-                    }
-                    let payload = GenerationBatchErrorPayload {
-                        generation_id: Some(String::from(&*self.id)),
-                        exception: error,
-                        model: self.model(),
-                        provider: self.provider(),
-                        latency_ms,
-                        ..Default::default()
-                    };
-                    self.dispatch_final::<GenerationBatchError>(payload).await;
-                }
+                }))
             }
-        })
+            GenerationKind::Batch => {
+                if !has_listeners(HookType::GenerationBatchError) {
+                    return None;
+                }
+                let payload = GenerationBatchErrorPayload {
+                    generation_id: Some(String::from(&*self.id)),
+                    exception: error,
+                    model: self.model(),
+                    provider: self.provider(),
+                    latency_ms,
+                    ..Default::default()
+                };
+                Some(Box::pin(async move {
+                    self.dispatch_final::<GenerationBatchError>(payload).await;
+                }))
+            }
+        }
     }
 }
 
@@ -558,7 +560,7 @@ impl Generation {
     /// Starts the terminal hook firing and waits for it. Does nothing if the generation has
     /// already ended, so no path can end it twice. If this future is dropped midway, the
     /// generation's `Drop` completes the firing.
-    async fn terminate(&mut self, fire: impl FnOnce(Live) -> BoxFuture<'static, ()>) {
+    async fn terminate(&mut self, fire: impl FnOnce(Box<Live>) -> Option<BoxFuture<'static, ()>>) {
         poll_fn(|cx| self.poll_pending(cx)).await;
         if self.begin_terminal(fire) {
             poll_fn(|cx| self.poll_pending(cx)).await;
@@ -567,11 +569,17 @@ impl Generation {
 
     /// Hands the generation to its terminal hook firing, which runs when
     /// [`poll_pending`](Self::poll_pending) is driven. `false` if it had already ended.
-    fn begin_terminal(&mut self, fire: impl FnOnce(Live) -> BoxFuture<'static, ()>) -> bool {
+    fn begin_terminal(
+        &mut self,
+        fire: impl FnOnce(Box<Live>) -> Option<BoxFuture<'static, ()>>,
+    ) -> bool {
         let Some(live) = self.live.take() else {
             return false;
         };
-        let terminal = fire(*live);
+        // Nobody listens to the terminal hook: the scope (and plugins' state) just ends here.
+        let Some(terminal) = fire(live) else {
+            return true;
+        };
         self.pending = Some(match self.pending.take() {
             Some(earlier) => Box::pin(async move {
                 earlier.await;
@@ -637,7 +645,9 @@ impl Generation {
 impl Drop for Generation {
     fn drop(&mut self) {
         // Dropped before it ended: the caller stopped waiting (timeout, `select!`, abort).
-        self.begin_failure(ErrorInfo::cancelled(), None);
+        if self.live.is_some() {
+            self.begin_failure(ErrorInfo::cancelled(), None);
+        }
         if let Some(pending) = self.pending.take() {
             drive_detached(pending);
         }
