@@ -17,7 +17,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mellea::generation::{BackendIdentity, GenerationRequest, Message, ServerAddress};
+use mellea::generation::{
+    BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, Message, ServerAddress,
+};
 use mellea::hooks::{
     GenerationOutput, GenerationPostCallPayload, GenerationPreCallPatch, GenerationPreCallPayload,
     Usage,
@@ -157,6 +159,41 @@ impl Instant {
             text: format!("{} messages", request.messages.len()),
         })
     }
+
+    /// Four prompts answered at once.
+    #[mellea::generation_hook(batch)]
+    async fn batch(&self, request: BatchGenerationRequest) -> Result<Vec<Reply>, BenchError> {
+        Ok(request
+            .prompts
+            .iter()
+            .map(|p| Reply { text: p.clone() })
+            .collect())
+    }
+
+    /// A hundred chunks, all ready at once.
+    #[mellea::generation_hook(stream)]
+    async fn stream(
+        &self,
+        _request: GenerationRequest,
+    ) -> Result<ChunkStream<'static, String, BenchError>, BenchError> {
+        Ok(Box::pin(futures_util::stream::iter(
+            (0..100).map(|i| Ok(format!("chunk {i} "))),
+        )))
+    }
+}
+
+async fn drain(stream: ChunkStream<'static, String, BenchError>) -> usize {
+    use futures_util::StreamExt as _;
+    stream
+        .fold(
+            0,
+            |n, chunk| async move { n + chunk.map_or(0, |c| c.len()) },
+        )
+        .await
+}
+
+fn batch_request() -> BatchGenerationRequest {
+    BatchGenerationRequest::new(["one", "two", "three", "four"])
 }
 
 /// (e): what a hand-instrumented backend would write.
@@ -277,6 +314,35 @@ fn generation(c: &mut Criterion) {
             b.to_async(&runtime)
                 .iter(|| backend.instrumented(black_box(request())))
         });
+    }
+
+    group.bench_function("batch_of_4_no_plugins", |b| {
+        b.to_async(&runtime)
+            .iter(|| backend.batch(black_box(batch_request())))
+    });
+    group.bench_function("stream_of_100_no_plugins", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { drain(backend.stream(black_box(request())).await.unwrap()).await })
+    });
+
+    {
+        let telemetry = mellea::telemetry::TelemetryBuilder::new()
+            .with_simple_exporter(DropSpans)
+            .install()
+            .unwrap();
+        group.bench_function("d_backend_tracing_plugin", |b| {
+            b.to_async(&runtime)
+                .iter(|| backend.instrumented(black_box(request())))
+        });
+        group.bench_function("batch_of_4_tracing_plugin", |b| {
+            b.to_async(&runtime)
+                .iter(|| backend.batch(black_box(batch_request())))
+        });
+        group.bench_function("stream_of_100_tracing_plugin", |b| {
+            b.to_async(&runtime)
+                .iter(|| async { drain(backend.stream(black_box(request())).await.unwrap()).await })
+        });
+        telemetry.shutdown().unwrap();
     }
     group.finish();
 }
