@@ -124,7 +124,9 @@ fn soak(generations: usize, workers: usize) -> Report {
                     match i % 100 {
                         // Dropped mid-call: the caller gives up before the backend answers.
                         0..10 => {
-                            request = request.with_option("sleep_ms", 200);
+                            // (A body that never answers: however late a starved task is
+                            // polled, the timeout is what ends it.)
+                            request = request.with_option("hang", true);
                             let call = echo.generate(request);
                             let _ = tokio::time::timeout(Duration::from_millis(5), call).await;
                             return;
