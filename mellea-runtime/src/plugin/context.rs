@@ -8,6 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// State key that reads as the backend's model id (as in the reference).
 const BACKEND_NAME: &str = "backend_name";
 
+/// The empty state every context starts from, shared: most dispatches never write state, and
+/// copy-on-write gives a writer its own map.
+fn empty_state() -> Arc<StateMap> {
+    static EMPTY: std::sync::LazyLock<Arc<StateMap>> =
+        std::sync::LazyLock::new(|| Arc::new(StateMap::new()));
+    EMPTY.clone()
+}
+
 /// Free-form state shared by the handlers of one dispatch.
 pub type StateMap = serde_json::Map<String, serde_json::Value>;
 
@@ -181,7 +189,7 @@ impl HookContext {
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Shared::default()),
-            state: Mutex::new(Arc::new(StateMap::new())),
+            state: Mutex::new(empty_state()),
         }
     }
 
