@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn a_trait_impl_parses_with_its_trait() {
         let block =
-            parse_impl(quote!(impl Clone for Redactor { fn clone(&self) -> Self { todo!() } }))
+            parse_impl(quote!(impl Clone for Redactor { fn clone(&self) -> Self { body() } }))
                 .ok()
                 .unwrap();
         assert!(block.header.trait_.is_some());

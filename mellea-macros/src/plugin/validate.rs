@@ -158,10 +158,10 @@ mod tests {
         let (found, errors) = handlers(quote! {
             impl Guard {
                 #[hook("generation_pre_call", mode = concurrent)]
-                async fn check(&self, p: &P, c: &C) -> R { todo!() }
+                async fn check(&self, p: &P, c: &C) -> R { body() }
                 fn helper(&self) {}
                 #[mellea::hook("tool_pre_invoke")]
-                async fn tools(&self, p: &P, c: &C) -> R { todo!() }
+                async fn tools(&self, p: &P, c: &C) -> R { body() }
             }
         });
         assert!(errors.is_empty(), "{errors:?}");
@@ -179,9 +179,9 @@ mod tests {
         let (found, errors) = handlers(quote! {
             impl Guard {
                 #[hook("generation_pre_call")]
-                async fn first(&self, p: &P, c: &C) -> R { todo!() }
+                async fn first(&self, p: &P, c: &C) -> R { body() }
                 #[hook("generation_pre_call")]
-                async fn second(&self, p: &P, c: &C) -> R { todo!() }
+                async fn second(&self, p: &P, c: &C) -> R { body() }
             }
         });
         assert_eq!(found.len(), 1);
@@ -218,13 +218,13 @@ mod tests {
         let (found, errors) = handlers(quote! {
             impl Guard {
                 #[hook("generation_pre_cal")]
-                async fn typo(&self, p: &P, c: &C) -> R { todo!() }
+                async fn typo(&self, p: &P, c: &C) -> R { body() }
                 #[hook("tool_pre_invoke")]
-                fn not_async(&self, p: &P, c: &C) -> R { todo!() }
+                fn not_async(&self, p: &P, c: &C) -> R { body() }
                 #[hook("tool_post_invoke")]
-                async fn fine(&self, p: &P, c: &C) -> R { todo!() }
+                async fn fine(&self, p: &P, c: &C) -> R { body() }
                 #[hook]
-                async fn unnamed(&self, p: &P, c: &C) -> R { todo!() }
+                async fn unnamed(&self, p: &P, c: &C) -> R { body() }
             }
         });
         assert_eq!(found, [("fine".to_owned(), "tool_post_invoke")]);
