@@ -3,6 +3,79 @@
 //! Hooks and OpenTelemetry GenAI tracing for LLM backends, with hook signatures checked at
 //! compile time.
 //!
+//! A backend written with [`#[backend]`](macro@backend) carries no telemetry code: every
+//! method marked [`#[generation_hook]`](macro@generation_hook) fires `generation_pre_call`,
+//! runs, and fires exactly one `generation_post_call` or `generation_error`. Plugins observe,
+//! patch or block those calls; [`telemetry`] turns them into OpenTelemetry GenAI spans.
+//!
+//! ```
+//! use mellea::generation::{BackendIdentity, GenerationRequest, Message};
+//! use mellea::hooks::{GenerationOutput, GenerationPreCallPayload, GenerationPreCallPatch};
+//! use mellea::{HookAction, HookContext, HookResult, PluginViolation, Violation};
+//!
+//! struct Echo;
+//! impl BackendIdentity for Echo {
+//!     fn model_id(&self) -> &str { "echo-1" }
+//! }
+//!
+//! struct Reply(String);
+//! impl GenerationOutput for Reply {
+//!     fn text(&self) -> Option<&str> { Some(&self.0) }
+//! }
+//!
+//! #[derive(Debug)]
+//! struct Blocked(PluginViolation);
+//! impl From<PluginViolation> for Blocked {
+//!     fn from(violation: PluginViolation) -> Self { Blocked(violation) }
+//! }
+//!
+//! #[mellea::backend(provider = "echo")]
+//! impl Echo {
+//!     #[mellea::generation_hook(chat)]
+//!     async fn generate(&self, request: GenerationRequest) -> Result<Reply, Blocked> {
+//!         Ok(Reply(format!("you said: {}", request.messages[0].content)))
+//!     }
+//! }
+//!
+//! /// Blocks prompts that mention a secret, before the backend is called.
+//! #[mellea::hook("generation_pre_call")]
+//! async fn guard(
+//!     payload: &GenerationPreCallPayload,
+//!     _ctx: &HookContext,
+//! ) -> HookResult<GenerationPreCallPatch> {
+//!     if payload.prompt.as_ref().is_some_and(|prompt| prompt.text().contains("secret")) {
+//!         return Ok(HookAction::Block(Violation::new("no secrets").with_code("SECRET")));
+//!     }
+//!     Ok(HookAction::Continue)
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let _guard = mellea::scoped(guard_hook()).unwrap();
+//! let reply = Echo.generate(GenerationRequest::new([Message::user("hello")])).await.unwrap();
+//! assert_eq!(reply.0, "you said: hello");
+//! let blocked = Echo.generate(GenerationRequest::new([Message::user("the secret")])).await;
+//! assert_eq!(blocked.err().unwrap().0.code, "SECRET");
+//! # });
+//! ```
+//!
+//! ## Crates and features
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | `mellea` (this crate) | the facade: re-exports everything below; depend on this one |
+//! | `mellea-runtime` | what runs: [`hooks`] (hook types, payloads, patches), [`plugin`](mod@plugin) (registry, the five execution modes), [`generation`] (the per-call scope the macros drive), [`session`], [`telemetry`] (`BackendTracingPlugin`, setup from `MELLEA_TRACES_*` / `OTEL_*`) |
+//! | `mellea-macros` | [`macro@plugin`], [`macro@hook`], [`macro@backend`], [`macro@generation_hook`] |
+//! | `mellea-backends` | `backends::openai` (OpenAI-compatible servers) and `backends::ollama` |
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `openai` | on | `mellea::backends::openai` |
+//! | `ollama` | on | `mellea::backends::ollama` |
+//! | `otlp` | on | OTLP span export, switched on at run time by `MELLEA_TRACES_OTLP` |
+//!
+//! `default-features = false` leaves hooks, plugins and tracing to the console or to your own
+//! exporter.
+//!
 //! ## Writing a plugin
 //!
 //! A plugin is a plain Rust type. [`#[plugin]`](macro@plugin) on its impl block makes the
@@ -93,6 +166,7 @@
 //!     Ok(HookAction::Continue)
 //! }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use mellea_runtime::plugin::{
     HookAction, HookContext, HookResult, Plugin, PluginMode, PluginRegistry, PluginSet, Violation,

@@ -34,7 +34,7 @@
 //!
 //! The backends call reqwest, which needs a tokio runtime with I/O and timers enabled (what
 //! `#[tokio::main]` builds).
-
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 // `#[backend]` expansions name runtime items as `::mellea::__private::...`, the path users of

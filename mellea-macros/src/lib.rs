@@ -4,6 +4,7 @@
 //! own module; inside each module, parsing, validation and code generation are separate.
 //! On a mistake the expansion is the user's item unchanged plus spanned errors, so one mistake
 //! gives one error.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use proc_macro::TokenStream;
 

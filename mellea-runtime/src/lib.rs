@@ -28,7 +28,7 @@
 //! assert_eq!(dispatched.payload.model_id, "granite4");
 //! # });
 //! ```
-
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod error;
