@@ -181,7 +181,9 @@ fn rate_limit_advice(quota_exhausted: bool, retry_after: Option<Duration>) -> St
         return "the account's quota is used up: check the plan and billing".to_owned();
     }
     match retry_after {
-        Some(wait) => format!("retry later (the server asks to wait {wait:?}), or lower the request rate"),
+        Some(wait) => {
+            format!("retry later (the server asks to wait {wait:?}), or lower the request rate")
+        }
         None => "retry later, or lower the request rate".to_owned(),
     }
 }

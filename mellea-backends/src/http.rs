@@ -170,9 +170,7 @@ async fn within<F: Future>(
     future: F,
 ) -> Result<F::Output, Expired> {
     match limit {
-        Some((at, which)) => tokio::time::timeout_at(at, future)
-            .await
-            .map_err(|_| which),
+        Some((at, which)) => tokio::time::timeout_at(at, future).await.map_err(|_| which),
         None => Ok(future.await),
     }
 }
@@ -217,8 +215,8 @@ impl HttpCaller {
             .transpose()?;
         // Only the connect timeout is reqwest's: the idle and total deadlines are kept here,
         // where data events can be told from keep-alives and retries share one deadline.
-        let mut client = reqwest::Client::builder()
-            .user_agent(concat!("mellea-rs/", env!("CARGO_PKG_VERSION")));
+        let mut client =
+            reqwest::Client::builder().user_agent(concat!("mellea-rs/", env!("CARGO_PKG_VERSION")));
         if let Some(connect) = deadline(settings.connect_timeout) {
             client = client.connect_timeout(connect);
         }
@@ -337,13 +335,14 @@ impl HttpCaller {
         streamed: bool,
         attempts: &AtomicU32,
     ) -> Result<Response, BackendError> {
-        let body = Bytes::from(serde_json::to_vec(body).map_err(|e| {
-            BackendError::InvalidRequest {
-                endpoint: target.shown.clone(),
-                status: 0,
-                message: format!("the request body cannot be serialised: {e}"),
-            }
-        })?);
+        let body =
+            Bytes::from(
+                serde_json::to_vec(body).map_err(|e| BackendError::InvalidRequest {
+                    endpoint: target.shown.clone(),
+                    status: 0,
+                    message: format!("the request body cannot be serialised: {e}"),
+                })?,
+            );
         let mut attempt = 1u32;
         loop {
             attempts.fetch_add(1, Ordering::Relaxed);
@@ -629,11 +628,7 @@ pub(crate) fn json_problem(error: &serde_json::Error) -> String {
         Category::Data => "is not the expected JSON",
         Category::Eof => "ends mid-document: it was truncated",
     };
-    format!(
-        "{what} (line {}, column {})",
-        error.line(),
-        error.column()
-    )
+    format!("{what} (line {}, column {})", error.line(), error.column())
 }
 
 /// Counts the requests of one call on the generation's span.
@@ -1110,7 +1105,10 @@ mod tests {
     #[test]
     fn json_problems_never_quote_the_document() {
         let error = serde_json::from_str::<u32>(r#""canary text""#).unwrap_err();
-        assert!(error.to_string().contains("canary"), "serde quotes it: {error}");
+        assert!(
+            error.to_string().contains("canary"),
+            "serde quotes it: {error}"
+        );
         let problem = json_problem(&error);
         assert!(!problem.contains("canary"), "{problem}");
         let eof = serde_json::from_str::<Value>(r#"{"a": "#).unwrap_err();

@@ -45,9 +45,9 @@ pub use types::{
 
 use crate::error::{BackendError, ConfigError};
 use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
+use crate::lines::NdJson;
 use crate::retry::RetryPolicy;
 use crate::settings::HttpSettings;
-use crate::lines::NdJson;
 
 /// The error of every [`OllamaBackend`] method.
 pub type OllamaError = BackendError;
@@ -449,11 +449,7 @@ struct NdJsonChunks;
 impl ChunkParser for NdJsonChunks {
     type Chunk = OllamaChatResponse;
 
-    fn parse(
-        &mut self,
-        frame: &str,
-        _chunks: u64,
-    ) -> Result<Parsed<OllamaChatResponse>, BadFrame> {
+    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<OllamaChatResponse>, BadFrame> {
         match serde_json::from_str::<OllamaChatResponse>(frame) {
             Ok(chunk) if chunk.done => Ok(Parsed::Last(chunk)),
             Ok(chunk) => Ok(Parsed::Chunk(chunk)),

@@ -57,9 +57,9 @@ pub use types::{
 
 use crate::error::{BackendError, ConfigError};
 use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
+use crate::lines::Sse;
 use crate::retry::RetryPolicy;
 use crate::settings::HttpSettings;
-use crate::lines::Sse;
 
 /// The error of every [`OpenAiBackend`] method.
 pub type OpenAiError = BackendError;
@@ -329,8 +329,7 @@ impl OpenAiBackend {
         request: BatchGenerationRequest,
     ) -> Result<BatchCompletion, BackendError> {
         let body = completions_body(&self.model, &request);
-        let mut completion: BatchCompletion =
-            self.http.call_json(&self.completions, &body).await?;
+        let mut completion: BatchCompletion = self.http.call_json(&self.completions, &body).await?;
         completion.completions.sort_by_key(|c| c.index);
         if completion.completions.len() < request.prompts.len() {
             return Err(self.http.malformed(
@@ -577,7 +576,10 @@ mod tests {
         let config = OpenAiConfig::new("m").with_base_url("https://user:hunter2@api.openai.com/v1");
         assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
         let error = OpenAiBackend::new(config).unwrap_err();
-        assert!(matches!(error, ConfigError::MissingApiKey { .. }), "{error}");
+        assert!(
+            matches!(error, ConfigError::MissingApiKey { .. }),
+            "{error}"
+        );
         assert!(!error.to_string().contains("hunter2"), "{error}");
         assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
         let bad = OpenAiConfig::new("m").with_base_url("ftp://user:hunter2@h/v1");

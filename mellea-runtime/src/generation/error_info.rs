@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(info.error_type, "rate_limit");
         assert_eq!(info.type_name, "Classified");
         assert_eq!(info.message, "too many requests");
-        assert_eq!(info.description, "rate_limit", "the default description is the class");
+        assert_eq!(
+            info.description, "rate_limit",
+            "the default description is the class"
+        );
     }
 
     #[derive(Debug)]
@@ -211,7 +214,10 @@ mod tests {
         let info = crate::__describe_error!(&Plain);
         assert_eq!(info.error_type, "Plain");
         assert_eq!(info.message, "plain failure");
-        assert_eq!(info.description, "Plain", "unclassified errors keep their text out");
+        assert_eq!(
+            info.description, "Plain",
+            "unclassified errors keep their text out"
+        );
     }
 
     #[test]

@@ -342,7 +342,11 @@ mod tests {
         let cut = truncate_content(text.clone(), 50);
         assert_eq!(cut.chars().count(), 50);
         assert!(cut.ends_with(TRUNCATION_MARKER));
-        assert_eq!(truncate_content(text.clone(), 100), text, "at the limit: untouched");
+        assert_eq!(
+            truncate_content(text.clone(), 100),
+            text,
+            "at the limit: untouched"
+        );
         assert_eq!(truncate_content(text, 0), "");
     }
 

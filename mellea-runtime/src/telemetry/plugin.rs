@@ -6,14 +6,16 @@ use std::future::ready;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{
+    Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::Value as Json;
 
 use super::attributes::{
-    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, is_known_remote_provider, model_option_attributes,
-    request_attributes, response_attributes, span_name, usage_attributes,
+    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, is_known_remote_provider,
+    model_option_attributes, request_attributes, response_attributes, span_name, usage_attributes,
 };
 use super::{backend_tracer, semconv};
 use crate::generation::GenerationSpanId;
