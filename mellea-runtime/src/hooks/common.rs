@@ -354,7 +354,8 @@ impl ErrorInfo {
     /// The generation's body panicked. The panic message may quote data, so the content-free
     /// description only says that it panicked.
     pub fn panic(message: impl Into<String>) -> Self {
-        Self::new("panic", "Panic", message).with_description("the generation's body panicked")
+        Self::new("panic", "Panic", message)
+            .with_description("panicked; the panic message is left out as it may quote data")
     }
 }
 
