@@ -6,7 +6,6 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -55,7 +54,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 /// One measurement at a time: the counters are process-wide.
-static MEASURING: Mutex<()> = Mutex::new(());
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs `call` and returns its output and how far the heap rose above where it started.
 async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
@@ -81,7 +80,7 @@ fn openai(server: &MockServer) -> OpenAiConfig {
 
 #[tokio::test]
 async fn an_endless_sse_line_stops_at_the_frame_cap() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURING.lock().await;
     let server = MockServer::always(Reply::endless(
         "text/event-stream",
         [b'a'; PIECE],
@@ -111,7 +110,7 @@ async fn an_endless_sse_line_stops_at_the_frame_cap() {
 
 #[tokio::test]
 async fn an_endless_ndjson_line_stops_at_the_default_frame_cap() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURING.lock().await;
     let server = MockServer::always(Reply::endless(
         "application/x-ndjson",
         [b'{'; PIECE],
@@ -139,7 +138,7 @@ async fn an_endless_ndjson_line_stops_at_the_default_frame_cap() {
 
 #[tokio::test]
 async fn a_50_mb_answer_stops_at_the_body_cap_whether_declared_or_not() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURING.lock().await;
     let fifty_mb = 50 * 1000 * 1000;
     let server = MockServer::always(Reply::Endless {
         status: 200,
@@ -185,7 +184,7 @@ async fn a_50_mb_answer_stops_at_the_body_cap_whether_declared_or_not() {
 
 #[tokio::test]
 async fn an_endless_error_body_is_read_up_to_its_cap_and_the_status_is_the_error() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURING.lock().await;
     let server = MockServer::always(Reply::Endless {
         status: 500,
         content_type: "text/plain",
@@ -208,7 +207,7 @@ async fn an_endless_error_body_is_read_up_to_its_cap_and_the_status_is_the_error
 
 #[tokio::test]
 async fn a_slow_endless_error_body_is_abandoned_at_the_idle_timeout() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURING.lock().await;
     let server = MockServer::always(Reply::Endless {
         status: 503,
         content_type: "text/plain",
