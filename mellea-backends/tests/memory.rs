@@ -61,7 +61,9 @@ async fn peak_growth<T>(call: impl Future<Output = T>) -> (T, usize) {
     let start = LIVE.load(Ordering::Relaxed);
     PEAK.store(start, Ordering::Relaxed);
     let output = call.await;
-    (output, PEAK.load(Ordering::Relaxed).saturating_sub(start))
+    let growth = PEAK.load(Ordering::Relaxed).saturating_sub(start);
+    eprintln!("peak heap growth: {growth} bytes");
+    (output, growth)
 }
 
 const MIB: usize = 1024 * 1024;
