@@ -96,7 +96,8 @@ async fn run_result_records_an_err_as_an_error_with_its_type() {
 
     let spans = traced.spans();
     let failed = named(&spans, "act");
-    assert_eq!(error_description(failed), "the model refused");
+    // The error's message may quote data: the span records its type name instead.
+    assert_eq!(error_description(failed), "Refused");
     assert_eq!(str_attr(failed, "error.type"), Some("Refused"));
     assert_eq!(exception_events(failed).len(), 1);
     assert!(!is_error(named(&spans, "act-ok")));
@@ -111,7 +112,13 @@ async fn a_panicking_operation_ends_its_span_as_an_error_and_the_panic_goes_on()
     let spans = traced.spans();
     let span = named(&spans, "explode");
     assert_eq!(str_attr(span, "error.type"), Some("panic"));
-    assert_eq!(error_description(span), "kaboom");
+    // A panic message may quote data: the span says only that it panicked.
+    assert!(
+        error_description(span).starts_with("panicked"),
+        "{}",
+        error_description(span)
+    );
+    assert!(!error_description(span).contains("kaboom"));
 }
 
 #[tokio::test]

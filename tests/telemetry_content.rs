@@ -152,3 +152,51 @@ async fn the_opentelemetry_capture_variable_turns_content_on_too() {
             .contains(CANARY)
     );
 }
+
+#[tokio::test]
+async fn captured_content_is_cut_to_the_standard_attribute_length_limit() {
+    let (spans, _) = trace_a_secret_prompt(
+        "content-limit",
+        env(&[
+            ("MELLEA_TRACES_ENABLED", "1"),
+            ("MELLEA_TRACES_CONTENT", "true"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "40"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4000"),
+        ]),
+    )
+    .await;
+    let chat = named(&spans, "chat gpt-4o");
+    let input = attr(chat, "gen_ai.input.messages")
+        .expect("captured")
+        .to_string();
+    assert_eq!(input.chars().count(), 40, "{input}");
+    assert!(input.ends_with("…[truncated]"), "{input}");
+    assert!(
+        !input.contains(CANARY),
+        "the secret is past the cut: {input}"
+    );
+    let output = attr(chat, "gen_ai.output.messages")
+        .expect("captured")
+        .to_string();
+    assert!(output.chars().count() <= 40, "{output}");
+}
+
+#[tokio::test]
+async fn without_a_limit_variable_captured_content_has_a_safe_default_cap() {
+    let config = env(&[
+        ("MELLEA_TRACES_ENABLED", "1"),
+        ("MELLEA_TRACES_CONTENT", "true"),
+    ]);
+    assert_eq!(
+        config.content_value_limit,
+        mellea::telemetry::attributes::DEFAULT_CONTENT_VALUE_LIMIT
+    );
+    let telemetry = TelemetryBuilder::from_config(config.clone())
+        .for_session("content-default-limit")
+        .install()
+        .unwrap();
+    assert_eq!(
+        telemetry.backend_plugin().unwrap().content_limit(),
+        config.content_value_limit
+    );
+}

@@ -255,7 +255,9 @@ async fn a_failing_generation_ends_its_span_with_the_error() {
     assert!(matches!(error, EchoError::Failed(_)));
     let spans = traced.spans();
     let span = named(&spans, "chat echo-model");
-    assert_eq!(error_description(span), "echo failed: asked to fail");
+    // The error's text stays out of the span; an error without `ClassifyError` is described
+    // by its type name.
+    assert_eq!(error_description(span), "EchoError");
     assert_eq!(str_attr(span, "error.type"), Some("EchoError"));
     assert_eq!(exception_events(span).len(), 1);
     assert_eq!(
@@ -298,7 +300,8 @@ async fn a_panicking_generation_ends_its_span_as_panic() {
     let spans = traced.spans();
     let span = named(&spans, "chat echo-model");
     assert_eq!(str_attr(span, "error.type"), Some("panic"));
-    assert!(error_description(span).contains("echo body panicked on purpose"));
+    assert!(error_description(span).starts_with("panicked"));
+    assert!(!error_description(span).contains("echo body panicked on purpose"));
 }
 
 #[tokio::test]
@@ -339,7 +342,7 @@ async fn a_batch_generation_emits_one_text_completion_span_with_the_aggregate_us
     let spans = traced.spans();
     let failed = spans.iter().find(|s| is_error(s)).expect("an error span");
     assert_eq!(str_attr(failed, "error.type"), Some("ModelError"));
-    assert_eq!(error_description(failed), "boom");
+    assert_eq!(error_description(failed), "ModelError");
 }
 
 #[tokio::test]

@@ -155,14 +155,16 @@ async fn an_error_records_one_exception_sets_error_status_and_error_type_and_end
     assert!(
         exceptions[0]
             .attributes
-            .contains(&KeyValue::new("exception.message", "rate limit"))
+            .contains(&KeyValue::new("exception.message", "ValueError")),
+        "the content-free description, not the message: {:?}",
+        exceptions[0].attributes
     );
     assert!(
         exceptions[0]
             .attributes
             .contains(&KeyValue::new("exception.type", "ValueError"))
     );
-    assert_eq!(error_description(span), "rate limit");
+    assert_eq!(error_description(span), "ValueError");
     assert_eq!(str_attr(span, "error.type"), Some("ValueError"));
     assert_eq!(direct.plugin.open_spans(), 0);
 }
@@ -465,11 +467,12 @@ async fn a_batch_error_records_the_exception_and_error_type() {
         .await;
     let mut failed = GenerationBatchErrorPayload::default();
     failed.generation_id = Some("batch-3".into());
-    failed.exception = ErrorInfo::new("RuntimeError", "RuntimeError", "boom");
+    failed.exception = ErrorInfo::new("RuntimeError", "RuntimeError", "boom")
+        .with_description("the batch failed (HTTP 500)");
     direct.dispatch::<GenerationBatchError>(failed, &call).await;
     let span = &direct.spans()[0];
     assert_eq!(exception_events(span).len(), 1);
-    assert_eq!(error_description(span), "boom");
+    assert_eq!(error_description(span), "the batch failed (HTTP 500)");
     assert_eq!(str_attr(span, "error.type"), Some("RuntimeError"));
 }
 

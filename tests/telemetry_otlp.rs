@@ -317,7 +317,8 @@ async fn spans_reach_a_real_otlp_http_receiver_with_names_attributes_and_parents
     assert_eq!(failed.events[0].name, "exception");
     assert_eq!(
         failed.status.as_ref().unwrap().message,
-        "echo failed: asked to fail"
+        "EchoError",
+        "the error's content-free description"
     );
 }
 

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
+use std::time::Duration;
 
 use mellea::PluginViolation;
 use mellea::generation::ClassifyError;
@@ -23,10 +24,14 @@ type Cause = Box<dyn StdError + Send + Sync + 'static>;
 /// | [`InvalidRequest`](Self::InvalidRequest) | `invalid_request` |
 /// | [`Server`](Self::Server), [`ErrorEvent`](Self::ErrorEvent) | `server_error` |
 /// | [`MalformedResponse`](Self::MalformedResponse) | `malformed_response` |
+/// | [`ResponseTooLarge`](Self::ResponseTooLarge) | `response_too_large` |
 /// | [`Blocked`](Self::Blocked) | `PluginViolation` (the class the runtime gives every block) |
 ///
-/// Messages never contain the API key: the key lives only in the `Authorization` header, and a
-/// server message that echoes it is redacted.
+/// Messages never contain the API key or URL credentials: the key lives only in the
+/// `Authorization` header, a server message that echoes it is redacted, and URLs are shown
+/// without their userinfo. The server's own words (`message`, `content` fields) stay in the
+/// error for the caller, but [`ClassifyError::safe_description`] leaves them out, so spans
+/// never record them unless content capture is on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
@@ -43,14 +48,12 @@ pub enum BackendError {
         #[source]
         source: Cause,
     },
-    /// The server did not answer (or stopped sending a stream) in time, or answered 408.
-    #[error(
-        "{endpoint} timed out: {detail}; raise the backend's timeout (`with_timeout`) or retry when the server is less busy"
-    )]
+    /// A deadline passed (connect, idle or total timeout), or the server answered 408.
+    #[error("{endpoint} timed out: {detail}")]
     Timeout {
         /// The URL that was called.
         endpoint: String,
-        /// What timed out.
+        /// Which deadline passed and the setting that raises it.
         detail: String,
     },
     /// The server refused the credentials (HTTP 401 or 403).
@@ -65,20 +68,24 @@ pub enum BackendError {
         /// What to check, for this backend.
         hint: &'static str,
     },
-    /// The server is rate limiting (HTTP 429).
+    /// The server is rate limiting (HTTP 429), or the account's quota is used up
+    /// (`insufficient_quota`, never retried).
     #[error(
-        "{endpoint} is rate limiting requests (HTTP 429): {message}; retry later{}, or lower the request rate",
-        retry_after.as_ref().map(|after| format!(" (the server asks to wait {after}s)")).unwrap_or_default()
+        "{endpoint} is rate limiting requests (HTTP 429): {message}; {}",
+        rate_limit_advice(*quota_exhausted, *retry_after)
     )]
     RateLimited {
         /// The URL that was called.
         endpoint: String,
         /// The server's message.
         message: String,
-        /// The `Retry-After` header, when the server sent one.
-        retry_after: Option<String>,
+        /// The wait the server asked for (`retry-after-ms` or `Retry-After`), when it sent
+        /// one.
+        retry_after: Option<Duration>,
+        /// The server said the quota is used up: waiting does not help.
+        quota_exhausted: bool,
     },
-    /// The server rejected the request as invalid (HTTP 400, 404, 422 and other 4xx).
+    /// The server rejected the request as invalid (HTTP 400, 404, 409, 422 and other 4xx).
     #[error(
         "{endpoint} rejected the request (HTTP {status}): {message}; check the model name and the model options"
     )]
@@ -92,7 +99,8 @@ pub enum BackendError {
     },
     /// The server failed (HTTP 5xx, or a status no other variant covers).
     #[error(
-        "{endpoint} failed (HTTP {status}): {message}; the fault is on the server: retry, or check its logs"
+        "{endpoint} failed (HTTP {status}): {message}; the fault is on the server: retry{}, or check its logs",
+        retry_after.map(|wait| format!(" (it asks to wait {wait:?})")).unwrap_or_default()
     )]
     Server {
         /// The URL that was called.
@@ -101,6 +109,8 @@ pub enum BackendError {
         status: u16,
         /// The server's message.
         message: String,
+        /// The wait the server asked for (e.g. a 503's `Retry-After`), when it sent one.
+        retry_after: Option<Duration>,
     },
     /// The server reported an error inside a stream that had begun successfully.
     #[error(
@@ -133,19 +143,72 @@ pub enum BackendError {
     /// The server answered something that is not the expected wire format: invalid or
     /// truncated JSON, missing fields, or a stream that ended before its end marker.
     #[error(
-        "{endpoint} sent a response this backend cannot read: {detail}; check that the URL points at {expected}"
+        "{endpoint} sent a response this backend cannot read: {detail}{}; check that the URL points at {expected}",
+        content.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
     )]
     MalformedResponse {
         /// The URL that was called.
         endpoint: String,
-        /// What was wrong with it.
+        /// What was wrong with it, in the backend's words (no response text).
         detail: String,
+        /// The parser's message and an excerpt of the offending text, which may quote the
+        /// answer.
+        content: Option<String>,
         /// The API the backend expected to find there.
         expected: &'static str,
+    },
+    /// A response body or one frame of a stream was larger than its cap.
+    #[error(
+        "{endpoint} sent {what} larger than {limit} bytes; raise the cap with `{setting}` if the server is trusted and such answers are expected"
+    )]
+    ResponseTooLarge {
+        /// The URL that was called.
+        endpoint: String,
+        /// What was too large, e.g. `"a response body"`, `"an SSE event"`.
+        what: &'static str,
+        /// The cap, in bytes.
+        limit: usize,
+        /// The setting that raises it.
+        setting: &'static str,
     },
     /// A plugin blocked the generation before the server was called.
     #[error(transparent)]
     Blocked(#[from] PluginViolation),
+}
+
+fn rate_limit_advice(quota_exhausted: bool, retry_after: Option<Duration>) -> String {
+    if quota_exhausted {
+        return "the account's quota is used up: check the plan and billing".to_owned();
+    }
+    match retry_after {
+        Some(wait) => {
+            format!("retry later (the server asks to wait {wait:?}), or lower the request rate")
+        }
+        None => "retry later, or lower the request rate".to_owned(),
+    }
+}
+
+impl BackendError {
+    /// The wait the server asked for before trying again (`retry-after-ms` or `Retry-After`
+    /// of a 429 or 5xx answer), when it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            BackendError::RateLimited { retry_after, .. }
+            | BackendError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the server answered with, for errors that are one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            BackendError::Auth { status, .. }
+            | BackendError::InvalidRequest { status, .. }
+            | BackendError::Server { status, .. } => Some(*status),
+            BackendError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
 }
 
 impl ClassifyError for BackendError {
@@ -158,8 +221,65 @@ impl ClassifyError for BackendError {
             BackendError::InvalidRequest { .. } => "invalid_request",
             BackendError::Server { .. } | BackendError::ErrorEvent { .. } => "server_error",
             BackendError::MalformedResponse { .. } => "malformed_response",
+            BackendError::ResponseTooLarge { .. } => "response_too_large",
             BackendError::Blocked(_) => "PluginViolation",
         })
+    }
+
+    /// The status, class, endpoint and where it failed; never the server's message, a
+    /// fragment of its answer, or a plugin's reason (any of which may quote the prompt).
+    fn safe_description(&self) -> Cow<'static, str> {
+        let text = match self {
+            BackendError::Unreachable {
+                endpoint, cause, ..
+            } => format!("cannot connect to {endpoint}: {cause}"),
+            BackendError::Timeout { endpoint, detail } => {
+                format!("{endpoint} timed out: {detail}")
+            }
+            BackendError::Auth {
+                endpoint, status, ..
+            } => format!("{endpoint} refused the request (HTTP {status})"),
+            BackendError::RateLimited {
+                endpoint,
+                retry_after,
+                quota_exhausted,
+                ..
+            } => format!(
+                "{endpoint} is rate limiting requests (HTTP 429){}{}",
+                if *quota_exhausted {
+                    ", quota used up"
+                } else {
+                    ""
+                },
+                retry_after
+                    .map(|wait| format!(", retry after {wait:?}"))
+                    .unwrap_or_default()
+            ),
+            BackendError::InvalidRequest {
+                endpoint, status, ..
+            } => format!("{endpoint} rejected the request (HTTP {status})"),
+            BackendError::Server {
+                endpoint, status, ..
+            } => format!("{endpoint} failed (HTTP {status})"),
+            BackendError::ErrorEvent {
+                endpoint, chunks, ..
+            } => format!("{endpoint} reported an error mid-stream after {chunks} chunks"),
+            BackendError::Transport {
+                endpoint,
+                stage,
+                cause,
+                ..
+            } => format!("the connection to {endpoint} broke {stage}: {cause}"),
+            BackendError::MalformedResponse {
+                endpoint, detail, ..
+            } => format!("{endpoint} sent a response this backend cannot read: {detail}"),
+            BackendError::ResponseTooLarge { .. } => self.to_string(),
+            BackendError::Blocked(violation) => match violation.code.as_str() {
+                "" => format!("blocked by {}", violation.plugin_name),
+                code => format!("blocked by {} [{code}]", violation.plugin_name),
+            },
+        };
+        Cow::Owned(text)
     }
 }
 
@@ -172,7 +292,7 @@ pub enum ConfigError {
     InvalidUrl {
         /// Where the URL came from (an environment variable or `base_url`).
         variable: &'static str,
-        /// The URL as given.
+        /// The URL as given, with any userinfo (`user:password@`) replaced by `***`.
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -184,7 +304,7 @@ pub enum ConfigError {
         "no API key for {url}: set OPENAI_API_KEY (or call `with_api_key`), or point OPENAI_BASE_URL at a server that needs none, e.g. http://localhost:8000/v1"
     )]
     MissingApiKey {
-        /// The base URL that needs a key.
+        /// The base URL that needs a key, without userinfo.
         url: String,
     },
     /// A value cannot be sent as an HTTP header (e.g. an API key with a line break).
@@ -256,7 +376,8 @@ mod tests {
                 BackendError::RateLimited {
                     endpoint: endpoint(),
                     message: "slow down".into(),
-                    retry_after: Some("2".into()),
+                    retry_after: Some(Duration::from_secs(2)),
+                    quota_exhausted: false,
                 },
                 "rate_limit",
             ),
@@ -273,6 +394,7 @@ mod tests {
                     endpoint: endpoint(),
                     status: 500,
                     message: "oops".into(),
+                    retry_after: None,
                 },
                 "server_error",
             ),
@@ -288,9 +410,19 @@ mod tests {
                 BackendError::MalformedResponse {
                     endpoint: endpoint(),
                     detail: "not JSON".into(),
+                    content: None,
                     expected: "an OpenAI-compatible API",
                 },
                 "malformed_response",
+            ),
+            (
+                BackendError::ResponseTooLarge {
+                    endpoint: endpoint(),
+                    what: "a response body",
+                    limit: 16,
+                    setting: "with_max_body_bytes",
+                },
+                "response_too_large",
             ),
         ];
         for (error, class) in cases {
@@ -299,18 +431,81 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_message_mentions_retry_after_only_when_sent() {
+    fn rate_limit_message_gives_the_wait_as_a_duration_only_when_sent() {
         let with = BackendError::RateLimited {
             endpoint: "e".into(),
             message: "m".into(),
-            retry_after: Some("20".into()),
+            retry_after: Some(Duration::from_millis(1500)),
+            quota_exhausted: false,
         };
-        assert!(with.to_string().contains("wait 20s"), "{with}");
+        assert!(with.to_string().contains("wait 1.5s"), "{with}");
+        assert_eq!(with.retry_after(), Some(Duration::from_millis(1500)));
         let without = BackendError::RateLimited {
             endpoint: "e".into(),
             message: "m".into(),
             retry_after: None,
+            quota_exhausted: false,
         };
         assert!(!without.to_string().contains("wait"), "{without}");
+        let quota = BackendError::RateLimited {
+            endpoint: "e".into(),
+            message: "m".into(),
+            retry_after: None,
+            quota_exhausted: true,
+        };
+        assert!(quota.to_string().contains("quota is used up"), "{quota}");
+    }
+
+    #[test]
+    fn safe_descriptions_leave_the_servers_words_out() {
+        let canary = "your message 'canary-1234' is too long";
+        let errors = [
+            BackendError::InvalidRequest {
+                endpoint: "http://h/v1/chat/completions".into(),
+                status: 400,
+                message: canary.into(),
+            },
+            BackendError::Auth {
+                endpoint: "e".into(),
+                status: 401,
+                message: canary.into(),
+                hint: "",
+            },
+            BackendError::RateLimited {
+                endpoint: "e".into(),
+                message: canary.into(),
+                retry_after: None,
+                quota_exhausted: false,
+            },
+            BackendError::Server {
+                endpoint: "e".into(),
+                status: 503,
+                message: canary.into(),
+                retry_after: Some(Duration::from_secs(1)),
+            },
+            BackendError::ErrorEvent {
+                endpoint: "e".into(),
+                chunks: 3,
+                message: canary.into(),
+            },
+            BackendError::MalformedResponse {
+                endpoint: "e".into(),
+                detail: "frame 2 is not a chunk".into(),
+                content: Some(canary.into()),
+                expected: "",
+            },
+            BackendError::Blocked(PluginViolation::new(
+                mellea::hooks::HookType::GenerationPreCall,
+                canary,
+                "PII",
+                "guard",
+            )),
+        ];
+        for error in errors {
+            assert!(error.to_string().contains("canary-1234"), "{error}");
+            let description = error.safe_description();
+            assert!(!description.contains("canary"), "{description}");
+            assert!(!description.is_empty());
+        }
     }
 }

@@ -1,21 +1,29 @@
-//! HTTP plumbing both backends share: URLs, the client, trace-context injection, mapping of
-//! failures to [`BackendError`], and the streamed-body state machine.
+//! HTTP plumbing both backends share: URLs, the client, trace-context injection, deadlines,
+//! size caps, retries, mapping of failures to [`BackendError`], and the streamed-body state
+//! machine. Everything that bounds a call lives here, so both backends get it.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use mellea::generation::{ChunkStream, ServerAddress};
-use opentelemetry::Context;
+use mellea::generation::{ChunkStream, ServerAddress, with_generation_span};
+use mellea::telemetry::semconv;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::error::{BackendError, ConfigError};
-use crate::lines::Framing;
+use crate::lines::{FrameError, Framing};
+use crate::retry;
+use crate::settings::{ERROR_BODY_LIMIT, HttpSettings, deadline};
 
 /// What a backend tells its users when something fails: hints that name its own settings.
 #[derive(Debug)]
@@ -57,7 +65,7 @@ pub(crate) fn parse_base_url(
 ) -> Result<Url, ConfigError> {
     let invalid = |reason: String| ConfigError::InvalidUrl {
         variable,
-        url: raw.to_owned(),
+        url: without_userinfo(raw),
         reason,
         example,
     };
@@ -77,6 +85,22 @@ pub(crate) fn parse_base_url(
     Ok(url)
 }
 
+/// `raw` with the userinfo of its authority (`user:password@`) replaced by `***`, whether or
+/// not it parses as a URL, so that no message or `Debug` output shows a credential.
+pub(crate) fn without_userinfo(raw: &str) -> String {
+    let authority_start = raw.find("://").map_or(0, |at| at + 3);
+    let rest = &raw[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}***@{}",
+            &raw[..authority_start],
+            &raw[authority_start + at + 1..]
+        ),
+        None => raw.to_owned(),
+    }
+}
+
 /// `base` joined with `path` (`base` may or may not end in `/`).
 pub(crate) fn join(base: &Url, path: &str) -> Target {
     let mut url = base.clone();
@@ -93,21 +117,88 @@ pub(crate) fn server_of(url: &Url) -> Option<ServerAddress<'_>> {
     })
 }
 
-/// The HTTP client of one backend, with its credentials and timeout.
+/// The HTTP client of one backend, with its credentials, deadlines, caps and retry policy.
 pub(crate) struct HttpCaller {
     client: reqwest::Client,
     authorization: Option<HeaderValue>,
     /// Kept only to redact it from server messages that echo it.
     secret: Option<String>,
-    timeout: Duration,
+    settings: HttpSettings,
     api: &'static Api,
+}
+
+/// Which deadline passed.
+#[derive(Clone, Copy, Debug)]
+enum Expired {
+    Total(Duration),
+    Idle(Duration),
+}
+
+/// The total deadline of one call, fixed when it starts.
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Option<(Instant, Duration)>,
+}
+
+impl Deadline {
+    fn start(total: Option<Duration>) -> Self {
+        Self {
+            at: total.and_then(|total| Some((Instant::now().checked_add(total)?, total))),
+        }
+    }
+
+    /// The earliest of this deadline and `idle` after `since`.
+    fn with_idle(self, idle: Option<Duration>, since: Instant) -> Option<(Instant, Expired)> {
+        let idle = idle.and_then(|idle| Some((since.checked_add(idle)?, Expired::Idle(idle))));
+        let total = self.at.map(|(at, total)| (at, Expired::Total(total)));
+        match (total, idle) {
+            (Some(total), Some(idle)) => Some(if idle.0 < total.0 { idle } else { total }),
+            (total, idle) => total.or(idle),
+        }
+    }
+
+    /// Whether waiting `wait` from now still leaves time before the deadline.
+    fn allows(self, wait: Duration) -> bool {
+        self.at
+            .is_none_or(|(at, _)| Instant::now().checked_add(wait).is_some_and(|t| t < at))
+    }
+}
+
+/// Runs `future` until `limit`, if any.
+async fn within<F: Future>(
+    limit: Option<(Instant, Expired)>,
+    future: F,
+) -> Result<F::Output, Expired> {
+    match limit {
+        Some((at, which)) => tokio::time::timeout_at(at, future).await.map_err(|_| which),
+        None => Ok(future.await),
+    }
+}
+
+/// A failed attempt, and whether another may follow.
+struct Failure {
+    error: BackendError,
+    retryable: bool,
+    status: Option<u16>,
+    server_wait: Option<Duration>,
+}
+
+impl Failure {
+    fn last(error: BackendError) -> Self {
+        Self {
+            error,
+            retryable: false,
+            status: None,
+            server_wait: None,
+        }
+    }
 }
 
 impl HttpCaller {
     pub(crate) fn new(
         api: &'static Api,
         api_key: Option<&str>,
-        timeout: Duration,
+        settings: HttpSettings,
     ) -> Result<Self, ConfigError> {
         let authorization = api_key
             .map(|key| {
@@ -122,46 +213,169 @@ impl HttpCaller {
                 Ok(value)
             })
             .transpose()?;
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("mellea-rs/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
-            // Bounds the wait for the response head and every gap between body reads, so a
-            // long stream that keeps sending is never cut, but a stalled one is.
-            .read_timeout(timeout)
+        // Only the connect timeout is reqwest's: the idle and total deadlines are kept here,
+        // where data events can be told from keep-alives and retries share one deadline.
+        let mut client =
+            reqwest::Client::builder().user_agent(concat!("mellea-rs/", env!("CARGO_PKG_VERSION")));
+        if let Some(connect) = deadline(settings.connect_timeout) {
+            client = client.connect_timeout(connect);
+        }
+        let client = client
             .build()
             .map_err(|e| ConfigError::Client(e.to_string()))?;
         Ok(Self {
             client,
             authorization,
             secret: api_key.filter(|key| !key.is_empty()).map(str::to_owned),
-            timeout,
+            settings,
             api,
         })
     }
 
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+    pub(crate) fn settings(&self) -> &HttpSettings {
+        &self.settings
     }
 
     pub(crate) fn has_api_key(&self) -> bool {
         self.authorization.is_some()
     }
 
-    /// POSTs `body` as JSON and returns the response once its status is a success.
-    ///
-    /// A non-streamed call is bounded as a whole by the timeout; a streamed one only per read.
-    pub(crate) async fn post(
+    /// POSTs `body` and reads the whole JSON answer, within the total deadline.
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        target: &Target,
+        body: &Value,
+    ) -> Result<T, BackendError> {
+        let attempts = AtomicU32::new(0);
+        let result = self.json_call(target, body, &attempts).await;
+        record_attempts(&attempts);
+        result
+    }
+
+    /// POSTs every body of `bodies` concurrently and reads their JSON answers in order; the
+    /// first failure fails all (and cancels the others). The generation's span counts every
+    /// request made.
+    pub(crate) async fn call_json_all<T: DeserializeOwned>(
+        &self,
+        target: &Target,
+        bodies: &[Value],
+    ) -> Result<Vec<T>, BackendError> {
+        let attempts = AtomicU32::new(0);
+        let calls = bodies
+            .iter()
+            .map(|body| self.json_call(target, body, &attempts));
+        let result = futures_util::future::try_join_all(calls).await;
+        record_attempts(&attempts);
+        result
+    }
+
+    async fn json_call<T: DeserializeOwned>(
+        &self,
+        target: &Target,
+        body: &Value,
+        attempts: &AtomicU32,
+    ) -> Result<T, BackendError> {
+        let deadline = Deadline::start(self.settings.total(false));
+        let response = self
+            .send(target, body, "application/json", deadline, false, attempts)
+            .await?;
+        let bytes = self.read_body(response, target, deadline).await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.malformed(
+                &target.shown,
+                format!("the {}-byte body {}", bytes.len(), json_problem(&e)),
+                Some(e.to_string()),
+            )
+        })
+    }
+
+    /// POSTs `body` and turns the streamed answer into chunks, framed by `framing` and parsed
+    /// by `parser`. Retries happen only before the stream begins.
+    pub(crate) async fn call_stream<F: Framing, P: ChunkParser>(
         &self,
         target: &Target,
         body: &Value,
         accept: &'static str,
+        framing: F,
+        parser: P,
+    ) -> Result<ChunkStream<'static, P::Chunk, BackendError>, BackendError> {
+        let deadline = Deadline::start(self.settings.total(true));
+        let attempts = AtomicU32::new(0);
+        let response = self
+            .send(target, body, accept, deadline, true, &attempts)
+            .await;
+        record_attempts(&attempts);
+        let state = StreamState {
+            body: response?.bytes_stream(),
+            framing,
+            parser,
+            ready: VecDeque::new(),
+            chunks: 0,
+            finished: false,
+            deadline,
+            idle: deadline_of(self.settings.idle_timeout),
+            last_data: Instant::now(),
+            max_frame: self.settings.max_frame_bytes,
+            errors: self.errors(&target.shown),
+        };
+        Ok(Box::pin(futures_util::stream::unfold(
+            state,
+            StreamState::step,
+        )))
+    }
+
+    /// Sends the request, retrying as the policy says, until a response with a success
+    /// status arrives.
+    async fn send(
+        &self,
+        target: &Target,
+        body: &Value,
+        accept: &'static str,
+        deadline: Deadline,
         streamed: bool,
+        attempts: &AtomicU32,
     ) -> Result<Response, BackendError> {
-        let body = serde_json::to_vec(body).map_err(|e| BackendError::InvalidRequest {
-            endpoint: target.shown.clone(),
-            status: 0,
-            message: format!("the request body cannot be serialised: {e}"),
-        })?;
+        let body =
+            Bytes::from(
+                serde_json::to_vec(body).map_err(|e| BackendError::InvalidRequest {
+                    endpoint: target.shown.clone(),
+                    status: 0,
+                    message: format!("the request body cannot be serialised: {e}"),
+                })?,
+            );
+        let mut attempt = 1u32;
+        loop {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            let failure = match self
+                .attempt(target, body.clone(), accept, deadline, streamed)
+                .await
+            {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let wait = failure
+                .retryable
+                .then(|| self.settings.retry.wait(attempt, failure.server_wait))
+                .flatten()
+                .filter(|wait| deadline.allows(*wait));
+            let Some(wait) = wait else {
+                return Err(failure.error);
+            };
+            record_retry(attempt, &failure, wait);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request: its response when the status is a success.
+    async fn attempt(
+        &self,
+        target: &Target,
+        body: Bytes,
+        accept: &'static str,
+        deadline: Deadline,
+        streamed: bool,
+    ) -> Result<Response, Failure> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
@@ -169,108 +383,159 @@ impl HttpCaller {
             headers.insert(AUTHORIZATION, authorization.clone());
         }
         inject_trace_context(&Context::current(), &mut headers);
-        let mut request = self
+        let request = self
             .client
             .post(target.url.clone())
             .headers(headers)
-            .body(body);
-        if !streamed {
-            request = request.timeout(self.timeout);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.failure(e, &target.shown, "while sending the request"))?;
+            .body(body)
+            .send();
+        // A stream's response head is its first wait for data; a whole answer's head comes
+        // when the answer is ready, bounded by the total deadline only.
+        let idle = if streamed {
+            deadline_of(self.settings.idle_timeout)
+        } else {
+            None
+        };
+        let response = match within(deadline.with_idle(idle, Instant::now()), request).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                // No response byte arrived (refused, reset, closed): safe to send again.
+                let retryable = !error.is_builder();
+                return Err(Failure {
+                    error: self
+                        .errors(&target.shown)
+                        .failure(error, "while sending the request"),
+                    retryable,
+                    status: None,
+                    server_wait: None,
+                });
+            }
+            Err(expired) => {
+                return Err(Failure::last(
+                    self.errors(&target.shown).timeout(expired, None),
+                ));
+            }
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        // The error body only explains the status; if it cannot be read, the status still says
-        // enough.
-        let message = match response.bytes().await {
-            Ok(bytes) => server_message(&bytes),
-            Err(_) => String::from("(the error body could not be read)"),
-        };
-        Err(self.status_error(status, self.redact(message), retry_after, &target.shown))
+        Err(self.status_failure(response, target, deadline).await)
     }
 
-    /// Reads a whole JSON body.
-    pub(crate) async fn read_json<T: DeserializeOwned>(
+    /// The failure of a response with an error status; its body is read up to
+    /// [`ERROR_BODY_LIMIT`] bytes and for at most the idle timeout.
+    async fn status_failure(
         &self,
         response: Response,
         target: &Target,
-    ) -> Result<T, BackendError> {
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.failure(e, &target.shown, "while reading the response"))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            let hint = if e.is_eof() {
-                " (the body ends mid-document: it was truncated)"
-            } else {
-                ""
-            };
-            self.malformed(
+        deadline: Deadline,
+    ) -> Failure {
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let server_wait = retry::server_wait(
+            header("retry-after-ms").as_deref(),
+            header("retry-after").as_deref(),
+            SystemTime::now(),
+        );
+        let should_retry = header("x-should-retry");
+        let limit = deadline.with_idle(deadline_of(self.settings.idle_timeout), Instant::now());
+        let (bytes, complete) = read_prefix(response, ERROR_BODY_LIMIT, limit).await;
+        let parsed = serde_json::from_slice::<Value>(&bytes).ok();
+        let message = if bytes.is_empty() && !complete {
+            String::from("(the error body could not be read)")
+        } else {
+            server_message(&bytes)
+        };
+        let quota_exhausted = parsed.as_ref().is_some_and(is_quota_exhausted);
+        let code = status.as_u16();
+        let retryable = match should_retry.as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            _ => matches!(code, 408 | 409 | 500..=599) || (code == 429 && !quota_exhausted),
+        };
+        Failure {
+            error: self.status_error(
+                status,
+                self.redact(message),
+                server_wait,
+                quota_exhausted,
                 &target.shown,
-                format!(
-                    "the {}-byte body is not the expected JSON: {e}{hint}",
-                    bytes.len()
-                ),
-            )
-        })
-    }
-
-    /// Turns a streamed response into chunks, framed by `framing` and parsed by `parser`.
-    pub(crate) fn chunks<P: ChunkParser>(
-        &self,
-        response: Response,
-        target: &Target,
-        framing: impl Framing,
-        parser: P,
-    ) -> ChunkStream<'static, P::Chunk, BackendError> {
-        let state = StreamState {
-            body: response.bytes_stream(),
-            framing,
-            parser,
-            ready: VecDeque::new(),
-            chunks: 0,
-            finished: false,
-            errors: ErrorMapper {
-                endpoint: target.shown.clone(),
-                api: self.api,
-                timeout: self.timeout,
-            },
-        };
-        Box::pin(futures_util::stream::unfold(state, StreamState::step))
-    }
-
-    pub(crate) fn malformed(&self, endpoint: &str, detail: String) -> BackendError {
-        BackendError::MalformedResponse {
-            endpoint: endpoint.to_owned(),
-            detail,
-            expected: self.api.expected,
+            ),
+            retryable,
+            status: Some(code),
+            server_wait,
         }
     }
 
-    fn failure(&self, error: reqwest::Error, endpoint: &str, stage: &str) -> BackendError {
+    /// Reads a whole body, up to the body cap, within the total deadline.
+    async fn read_body(
+        &self,
+        mut response: Response,
+        target: &Target,
+        deadline: Deadline,
+    ) -> Result<Vec<u8>, BackendError> {
+        let max = self.settings.max_body_bytes;
+        let too_large = || BackendError::ResponseTooLarge {
+            endpoint: target.shown.clone(),
+            what: "a response body",
+            limit: max,
+            setting: "with_max_body_bytes",
+        };
+        let declared = response.content_length().unwrap_or(0);
+        if declared > max as u64 {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared as usize);
+        let limit = deadline.with_idle(None, Instant::now());
+        loop {
+            match within(limit, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    if body.len() + chunk.len() > max {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Err(error)) => {
+                    return Err(self
+                        .errors(&target.shown)
+                        .failure(error, "while reading the response"));
+                }
+                Err(expired) => return Err(self.errors(&target.shown).timeout(expired, None)),
+            }
+        }
+    }
+
+    pub(crate) fn malformed(
+        &self,
+        endpoint: &str,
+        detail: String,
+        content: Option<String>,
+    ) -> BackendError {
+        self.errors(endpoint).malformed(detail, content)
+    }
+
+    fn errors(&self, endpoint: &str) -> ErrorMapper {
         ErrorMapper {
             endpoint: endpoint.to_owned(),
             api: self.api,
-            timeout: self.timeout,
+            connect_timeout: self.settings.connect_timeout,
         }
-        .failure(error, stage)
     }
 
     fn status_error(
         &self,
         status: StatusCode,
         message: String,
-        retry_after: Option<String>,
+        retry_after: Option<Duration>,
+        quota_exhausted: bool,
         endpoint: &str,
     ) -> BackendError {
         let endpoint = endpoint.to_owned();
@@ -286,10 +551,14 @@ impl HttpCaller {
                 endpoint,
                 message,
                 retry_after,
+                quota_exhausted,
             },
+            // The server's words add nothing to a 408 and may quote the request.
             408 => BackendError::Timeout {
                 endpoint,
-                detail: format!("the server gave up waiting for the request (HTTP 408): {message}"),
+                detail: "the server gave up waiting for the request (HTTP 408); retry when the \
+                         network or the server is less busy"
+                    .into(),
             },
             400..=499 => BackendError::InvalidRequest {
                 endpoint,
@@ -300,6 +569,7 @@ impl HttpCaller {
                 endpoint,
                 status: code,
                 message,
+                retry_after,
             },
         }
     }
@@ -313,20 +583,107 @@ impl HttpCaller {
     }
 }
 
-/// Maps reqwest failures of one call to [`BackendError`]s.
+/// `timeout` as an idle deadline length (`None`: no deadline).
+fn deadline_of(timeout: Duration) -> Option<Duration> {
+    deadline(timeout)
+}
+
+/// Reads at most `limit` bytes of `response` before `until`; `true` if the body was read to
+/// its end. A failure or a deadline just ends the read: what arrived is kept.
+async fn read_prefix(
+    mut response: Response,
+    limit: usize,
+    until: Option<(Instant, Expired)>,
+) -> (Vec<u8>, bool) {
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        match within(until, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => {
+                let room = limit - bytes.len();
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(Ok(None)) => return (bytes, true),
+            Ok(Err(_)) | Err(_) => return (bytes, false),
+        }
+    }
+    (bytes, false)
+}
+
+/// Whether an error body says the account's quota is used up (OpenAI's
+/// `insufficient_quota`), which waiting does not fix.
+fn is_quota_exhausted(value: &Value) -> bool {
+    let error = value.get("error");
+    ["code", "type"].iter().any(|field| {
+        error.and_then(|e| e.get(field)).and_then(Value::as_str) == Some("insufficient_quota")
+    })
+}
+
+/// What is wrong with a JSON document, without quoting it: serde's messages can contain the
+/// offending values.
+pub(crate) fn json_problem(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Io => "cannot be read",
+        Category::Syntax => "is not valid JSON",
+        Category::Data => "is not the expected JSON",
+        Category::Eof => "ends mid-document: it was truncated",
+    };
+    format!("{what} (line {}, column {})", error.line(), error.column())
+}
+
+/// Counts the requests of one call on the generation's span.
+fn record_attempts(attempts: &AtomicU32) {
+    let attempts = attempts.load(Ordering::Relaxed);
+    if attempts == 0 {
+        return;
+    }
+    with_generation_span(|span| {
+        span.set_attribute(KeyValue::new(
+            semconv::MELLEA_HTTP_ATTEMPTS,
+            i64::from(attempts),
+        ));
+    });
+}
+
+/// Records a failed attempt that is retried after `wait`, as an event on the generation's
+/// span: its number, status (or class) and the wait — no server text.
+fn record_retry(attempt: u32, failure: &Failure, wait: Duration) {
+    use mellea::generation::ClassifyError;
+    with_generation_span(|span| {
+        let mut attributes = vec![
+            KeyValue::new(semconv::MELLEA_HTTP_ATTEMPT, i64::from(attempt)),
+            KeyValue::new(semconv::ERROR_TYPE, failure.error.error_type()),
+            KeyValue::new(semconv::MELLEA_HTTP_RETRY_WAIT, wait.as_secs_f64()),
+        ];
+        if let Some(status) = failure.status {
+            attributes.push(KeyValue::new(
+                semconv::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status),
+            ));
+        }
+        span.add_event(semconv::HTTP_RETRY_EVENT, attributes);
+    });
+}
+
+/// Maps failures of one call to [`BackendError`]s.
 struct ErrorMapper {
     endpoint: String,
     api: &'static Api,
-    timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl ErrorMapper {
     fn failure(&self, error: reqwest::Error, stage: &str) -> BackendError {
         let endpoint = self.endpoint.clone();
         if error.is_timeout() {
+            // The only deadline reqwest keeps is the connect timeout.
             BackendError::Timeout {
                 endpoint,
-                detail: format!("no answer within {:?} {stage}", self.timeout),
+                detail: format!(
+                    "no connection within {:?} (the connect timeout); raise it with \
+                     `with_connect_timeout`, or check that the server is reachable",
+                    self.connect_timeout
+                ),
             }
         } else if error.is_connect() {
             BackendError::Unreachable {
@@ -345,10 +702,32 @@ impl ErrorMapper {
         }
     }
 
-    fn malformed(&self, detail: String) -> BackendError {
+    /// The error of a deadline that passed; `chunks` when it was a stream's.
+    fn timeout(&self, expired: Expired, chunks: Option<u64>) -> BackendError {
+        let at = chunks
+            .map(|n| format!(" after {n} chunks of the stream"))
+            .unwrap_or_default();
+        let detail = match expired {
+            Expired::Total(total) => format!(
+                "the call took longer than its total timeout of {total:?}{at}; raise it with \
+                 `with_timeout`"
+            ),
+            Expired::Idle(idle) => format!(
+                "no data for {idle:?}{at} (the idle timeout; keep-alive comments do not count); \
+                 raise it with `with_idle_timeout`, or check the server"
+            ),
+        };
+        BackendError::Timeout {
+            endpoint: self.endpoint.clone(),
+            detail,
+        }
+    }
+
+    fn malformed(&self, detail: String, content: Option<String>) -> BackendError {
         BackendError::MalformedResponse {
             endpoint: self.endpoint.clone(),
             detail,
+            content,
             expected: self.api.expected,
         }
     }
@@ -378,12 +757,30 @@ pub(crate) enum Parsed<C> {
     Error(String),
 }
 
+/// A frame that is not a valid chunk.
+pub(crate) struct BadFrame {
+    /// What is wrong, without quoting the frame.
+    pub(crate) detail: String,
+    /// The parser's message and an excerpt of the frame.
+    pub(crate) content: Option<String>,
+}
+
+impl BadFrame {
+    /// `frame` failed to parse as JSON with `error`.
+    pub(crate) fn json(error: &serde_json::Error, frame: &str) -> Self {
+        Self {
+            detail: json_problem(error),
+            content: Some(format!("{error}: {}", excerpt(frame))),
+        }
+    }
+}
+
 /// Reads the frames of one provider's stream.
 pub(crate) trait ChunkParser: Send + 'static {
     /// The chunks yielded.
     type Chunk: Send + 'static;
     /// Parses one frame; `chunks` is the number of chunks yielded before it.
-    fn parse(&mut self, frame: &str, chunks: u64) -> Result<Parsed<Self::Chunk>, String>;
+    fn parse(&mut self, frame: &str, chunks: u64) -> Result<Parsed<Self::Chunk>, BadFrame>;
     /// Whether the frames so far make a whole answer even without the end marker.
     fn complete_without_end(&self) -> bool {
         false
@@ -399,6 +796,11 @@ struct StreamState<S, F, P: ChunkParser> {
     ready: VecDeque<Result<P::Chunk, BackendError>>,
     chunks: u64,
     finished: bool,
+    deadline: Deadline,
+    idle: Option<Duration>,
+    /// When the last data event (or the response head) arrived.
+    last_data: Instant,
+    max_frame: usize,
     errors: ErrorMapper,
 }
 
@@ -421,25 +823,30 @@ where
             if !self.ready.is_empty() || self.finished {
                 continue;
             }
-            match self.body.next().await {
-                Some(Ok(bytes)) => self.framing.push(bytes.as_ref()),
-                Some(Err(error)) => {
+            let limit = self.deadline.with_idle(self.idle, self.last_data);
+            match within(limit, self.body.next()).await {
+                Ok(Some(Ok(bytes))) => self.framing.push(bytes.as_ref()),
+                Ok(Some(Err(error))) => {
                     let stage = format!("after {} chunks of the stream", self.chunks);
                     self.fail(self.errors.failure(error, &stage));
                 }
-                None => {
+                Err(expired) => self.fail(self.errors.timeout(expired, Some(self.chunks))),
+                Ok(None) => {
                     self.finished = true;
                     if self.framing.has_partial() || !self.parser.complete_without_end() {
-                        let error = self.errors.malformed(format!(
-                            "the stream ended after {} chunks without its end marker ({}){}; it was cut short",
-                            self.chunks,
-                            self.parser.end_marker(),
-                            if self.framing.has_partial() {
-                                " and in the middle of a frame"
-                            } else {
-                                ""
-                            },
-                        ));
+                        let error = self.errors.malformed(
+                            format!(
+                                "the stream ended after {} chunks without its end marker ({}){}; it was cut short",
+                                self.chunks,
+                                self.parser.end_marker(),
+                                if self.framing.has_partial() {
+                                    " and in the middle of a frame"
+                                } else {
+                                    ""
+                                },
+                            ),
+                            None,
+                        );
                         return Some((Err(error), self));
                     }
                 }
@@ -450,10 +857,32 @@ where
     /// Moves every complete frame into `ready`, stopping at the end or an error.
     fn decode_frames(&mut self) {
         while !self.finished {
-            let Some(frame) = self.framing.next_frame() else {
-                return;
+            let frame = match self.framing.next_frame() {
+                None => return,
+                Some(Ok(frame)) => frame,
+                Some(Err(FrameError::TooLarge)) => {
+                    let error = BackendError::ResponseTooLarge {
+                        endpoint: self.errors.endpoint.clone(),
+                        what: self.framing.frame_name(),
+                        limit: self.max_frame,
+                        setting: "with_max_frame_bytes",
+                    };
+                    self.fail(error);
+                    return;
+                }
+                Some(Err(FrameError::NotText(detail))) => {
+                    let error = self.errors.malformed(
+                        format!("frame {} of the stream: {detail}", self.chunks + 1),
+                        None,
+                    );
+                    self.fail(error);
+                    return;
+                }
             };
-            let parsed = frame.and_then(|frame| self.parser.parse(&frame, self.chunks));
+            let parsed = self.parser.parse(&frame, self.chunks);
+            if !matches!(parsed, Ok(Parsed::Skip)) {
+                self.last_data = Instant::now();
+            }
             match parsed {
                 Ok(Parsed::Chunk(chunk)) => self.push(chunk),
                 Ok(Parsed::Last(chunk)) => {
@@ -470,11 +899,15 @@ where
                     };
                     self.fail(error);
                 }
-                Err(detail) => {
-                    let error = self.errors.malformed(format!(
-                        "frame {} of the stream is not a valid chunk: {detail}",
-                        self.chunks + 1
-                    ));
+                Err(bad) => {
+                    let error = self.errors.malformed(
+                        format!(
+                            "frame {} of the stream is not a valid chunk: it {}",
+                            self.chunks + 1,
+                            bad.detail
+                        ),
+                        bad.content,
+                    );
                     self.fail(error);
                 }
             }
@@ -495,20 +928,25 @@ where
 /// The message of an error body: `{"error": {"message"}}` (OpenAI), `{"error": "..."}`
 /// (Ollama), `{"message"}` / `{"detail"}` (vLLM, FastAPI servers), or the text itself.
 pub(crate) fn server_message(body: &[u8]) -> String {
-    const LIMIT: usize = 500;
     if let Ok(value) = serde_json::from_slice::<Value>(body)
         && let Some(message) = error_message(&value)
     {
-        return message;
+        return excerpt_message(message);
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
         return "(empty body)".into();
     }
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+    excerpt_message(text.to_owned())
+}
+
+/// A server's message, cut to 500 characters.
+fn excerpt_message(message: String) -> String {
+    const LIMIT: usize = 500;
+    match message.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message,
     }
 }
 
@@ -635,5 +1073,45 @@ mod tests {
         assert_eq!((server.host, server.port), ("h", 8000));
         let default_port = parse_base_url("https://api.openai.com/v1", "X", "").unwrap();
         assert_eq!(server_of(&default_port).unwrap().port, 443);
+    }
+
+    #[test]
+    fn userinfo_is_hidden_whether_or_not_the_url_parses() {
+        for (raw, shown) in [
+            ("http://user:pass@h:8000/v1", "http://***@h:8000/v1"),
+            ("https://tok@h/v1?x=1", "https://***@h/v1?x=1"),
+            ("user:pass@gpu-box:11434", "***@gpu-box:11434"),
+            ("ftp://a:b@c@host/x", "ftp://***@host/x"),
+            ("http://h/v1/@path", "http://h/v1/@path"),
+            ("localhost:8000", "localhost:8000"),
+        ] {
+            assert_eq!(without_userinfo(raw), shown, "{raw}");
+        }
+        let error = parse_base_url("ftp://user:secret@h/v1", "OPENAI_BASE_URL", "").unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{error}");
+        assert!(!format!("{error:?}").contains("secret"), "{error:?}");
+    }
+
+    #[test]
+    fn quota_exhaustion_is_read_from_the_code_or_the_type() {
+        let quota = serde_json::json!({"error": {"message": "m", "type": "insufficient_quota"}});
+        assert!(is_quota_exhausted(&quota));
+        let code = serde_json::json!({"error": {"code": "insufficient_quota"}});
+        assert!(is_quota_exhausted(&code));
+        let rate = serde_json::json!({"error": {"code": "rate_limit_exceeded"}});
+        assert!(!is_quota_exhausted(&rate));
+    }
+
+    #[test]
+    fn json_problems_never_quote_the_document() {
+        let error = serde_json::from_str::<u32>(r#""canary text""#).unwrap_err();
+        assert!(
+            error.to_string().contains("canary"),
+            "serde quotes it: {error}"
+        );
+        let problem = json_problem(&error);
+        assert!(!problem.contains("canary"), "{problem}");
+        let eof = serde_json::from_str::<Value>(r#"{"a": "#).unwrap_err();
+        assert!(json_problem(&eof).contains("truncated"));
     }
 }

@@ -13,7 +13,13 @@
 //! inference server joins the caller's trace, and both fail with a typed [`BackendError`] whose
 //! [`ClassifyError`](mellea_runtime::generation::ClassifyError) class (`rate_limit`, `timeout`,
 //! `auth`, `invalid_request`, `server_error`, `transport`, `malformed_response`) becomes the
-//! span's `error.type`.
+//! span's `error.type`. Spans get the error's content-free description, never the server's
+//! message (which may quote the prompt) unless content capture is on.
+//!
+//! Both bound every call the same way, through one shared HTTP layer ([`HttpSettings`]):
+//! connect, idle and total deadlines; caps on body and stream-frame sizes; and retries like
+//! the official OpenAI SDKs ([`RetryPolicy`]), each retried attempt recorded as an event on
+//! the generation's one span.
 //!
 //! Use it through the `mellea` crate (`mellea::backends`), whose default features enable both
 //! backends.
@@ -45,6 +51,8 @@ extern crate mellea_runtime as mellea;
 mod error;
 mod http;
 mod lines;
+mod retry;
+mod settings;
 
 #[cfg(feature = "ollama")]
 pub mod ollama;
@@ -52,3 +60,5 @@ pub mod ollama;
 pub mod openai;
 
 pub use error::{BackendError, ConfigError};
+pub use retry::RetryPolicy;
+pub use settings::{ERROR_BODY_LIMIT, HttpSettings, NO_DEADLINE_ABOVE};

@@ -27,7 +27,8 @@ fn backend_at(host: &str, timeout: Duration) -> OllamaBackend {
     OllamaBackend::new(
         OllamaConfig::new("granite4:micro")
             .with_host(host)
-            .with_timeout(timeout),
+            .with_timeout(timeout)
+            .with_retry_policy(support::fast_retries()),
     )
     .unwrap()
 }

@@ -29,7 +29,8 @@ fn backend_at(base_url: &str, timeout: Duration) -> OpenAiBackend {
         OpenAiConfig::new("gpt-4o-mini")
             .with_base_url(base_url)
             .with_api_key(KEY)
-            .with_timeout(timeout),
+            .with_timeout(timeout)
+            .with_retry_policy(support::fast_retries()),
     )
     .unwrap()
 }
@@ -670,7 +671,7 @@ async fn a_silent_server_times_out_after_the_configured_timeout() {
     );
     assert!(matches!(error, OpenAiError::Timeout { .. }), "{error:?}");
     assert!(
-        error.to_string().contains("raise the backend's timeout"),
+        error.to_string().contains("raise it with `with_timeout`"),
         "{error}"
     );
     assert_eq!(recorder.error().error_type, "timeout");

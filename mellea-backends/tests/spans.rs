@@ -51,7 +51,8 @@ fn openai(server_url: &str) -> OpenAiBackend {
         OpenAiConfig::new("gpt-4o-mini")
             .with_base_url(server_url)
             .with_api_key("sk-test-span")
-            .with_timeout(Duration::from_secs(5)),
+            .with_timeout(Duration::from_secs(5))
+            .with_retry_policy(support::fast_retries()),
     )
     .unwrap()
 }

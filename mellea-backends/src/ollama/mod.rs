@@ -44,8 +44,10 @@ pub use types::{
 };
 
 use crate::error::{BackendError, ConfigError};
-use crate::http::{self, Api, ChunkParser, HttpCaller, Parsed, Target};
+use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
 use crate::lines::NdJson;
+use crate::retry::RetryPolicy;
+use crate::settings::HttpSettings;
 
 /// The error of every [`OllamaBackend`] method.
 pub type OllamaError = BackendError;
@@ -66,15 +68,17 @@ static API: Api = Api {
 /// The port Ollama listens on unless told otherwise.
 const DEFAULT_PORT: u16 = 11434;
 
-/// Where and how an [`OllamaBackend`] calls: host, model, timeout and an optional API key.
+/// Where and how an [`OllamaBackend`] calls: host, model, an optional API key, and the
+/// deadlines, caps and retries of [`HttpSettings`] (with an idle timeout of
+/// [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT), as the first call loads the model).
 ///
-/// `Debug` never shows the API key.
+/// `Debug` never shows the API key or credentials in the host.
 #[derive(Clone)]
 pub struct OllamaConfig {
     host: String,
     model: String,
     api_key: Option<String>,
-    timeout: Duration,
+    http: HttpSettings,
 }
 
 impl OllamaConfig {
@@ -82,9 +86,9 @@ impl OllamaConfig {
     pub const DEFAULT_HOST: &'static str = "http://localhost:11434";
     /// The model when `OLLAMA_MODEL` is unset (the Python mellea's default).
     pub const DEFAULT_MODEL: &'static str = "granite4:micro";
-    /// How long a call may go without an answer (or a stream without data); generous, as
-    /// the first call loads the model.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+    /// How long a stream may wait for its first and every next data event; generous, as the
+    /// first call loads the model.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// Calls `model` on Ollama at `localhost:11434`.
     pub fn new(model: impl Into<String>) -> Self {
@@ -92,7 +96,7 @@ impl OllamaConfig {
             host: Self::DEFAULT_HOST.into(),
             model: model.into(),
             api_key: None,
-            timeout: Self::DEFAULT_TIMEOUT,
+            http: HttpSettings::default().with_idle_timeout(Self::DEFAULT_IDLE_TIMEOUT),
         }
     }
 
@@ -135,11 +139,50 @@ impl OllamaConfig {
         self
     }
 
-    /// How long a call may wait for the server: for the whole answer of a non-streamed call,
-    /// and between two reads of a stream.
+    /// The total timeout of every call, streams included: every attempt, the waits between
+    /// them and the whole answer. Unset, whole answers get
+    /// [`HttpSettings::DEFAULT_CALL_TIMEOUT`] and streams none. `Duration::MAX` means none.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest wait for a connection ([`HttpSettings::DEFAULT_CONNECT_TIMEOUT`] unless
+    /// set).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest a stream may go without a data event
+    /// ([`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT) unless set).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.http.idle_timeout = timeout;
+        self
+    }
+
+    /// Retries after a failed first attempt ([`RetryPolicy::DEFAULT_MAX_RETRIES`] unless
+    /// set); `0` turns retries off.
+    #[must_use]
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.http.retry = self.http.retry.with_max_retries(max_retries);
+        self
+    }
+
+    /// When failed requests are retried, and how long to wait between attempts.
+    #[must_use]
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.http.retry = retry;
+        self
+    }
+
+    /// All deadlines, size caps and the retry policy at once.
+    #[must_use]
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
         self
     }
 
@@ -153,19 +196,19 @@ impl OllamaConfig {
         &self.model
     }
 
-    /// The timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
+    /// The deadlines, size caps and retry policy.
+    pub fn http(&self) -> &HttpSettings {
+        &self.http
     }
 }
 
 impl fmt::Debug for OllamaConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OllamaConfig")
-            .field("host", &self.host)
+            .field("host", &http::without_userinfo(&self.host))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -190,7 +233,7 @@ fn host_url(raw: &str) -> Result<Url, ConfigError> {
                 ..
             } => ConfigError::InvalidUrl {
                 variable,
-                url: raw.to_owned(),
+                url: http::without_userinfo(raw),
                 reason,
                 example,
             },
@@ -218,7 +261,7 @@ impl OllamaBackend {
     pub fn new(config: OllamaConfig) -> Result<Self, ConfigError> {
         let host = host_url(&config.host)?;
         Ok(Self {
-            http: HttpCaller::new(&API, config.api_key.as_deref(), config.timeout)?,
+            http: HttpCaller::new(&API, config.api_key.as_deref(), config.http)?,
             chat: http::join(&host, "api/chat"),
             generate: http::join(&host, "api/generate"),
             host,
@@ -248,7 +291,7 @@ impl fmt::Debug for OllamaBackend {
             .field("model", &self.model)
             .field("chat_url", &self.chat.shown)
             .field("api_key", &self.http.has_api_key().then_some("<redacted>"))
-            .field("timeout", &self.http.timeout())
+            .field("http", self.http.settings())
             .finish()
     }
 }
@@ -271,11 +314,7 @@ impl OllamaBackend {
         request: GenerationRequest,
     ) -> Result<OllamaChatResponse, BackendError> {
         let body = chat_body(&self.model, &request, false);
-        let response = self
-            .http
-            .post(&self.chat, &body, "application/json", false)
-            .await?;
-        self.http.read_json(response, &self.chat).await
+        self.http.call_json(&self.chat, &body).await
     }
 
     /// One chat answer, streamed as newline-delimited JSON. The generation ends when the
@@ -286,13 +325,16 @@ impl OllamaBackend {
         request: GenerationRequest,
     ) -> Result<ChunkStream<'static, OllamaChatResponse, BackendError>, BackendError> {
         let body = chat_body(&self.model, &request, true);
-        let response = self
-            .http
-            .post(&self.chat, &body, "application/x-ndjson", true)
-            .await?;
-        Ok(self
-            .http
-            .chunks(response, &self.chat, NdJson::default(), NdJsonChunks))
+        let framing = NdJson::new(self.http.settings().max_frame_bytes);
+        self.http
+            .call_stream(
+                &self.chat,
+                &body,
+                "application/x-ndjson",
+                framing,
+                NdJsonChunks,
+            )
+            .await
     }
 
     /// One completion per prompt (`POST {host}/api/generate` each, concurrently), in prompt
@@ -302,17 +344,12 @@ impl OllamaBackend {
         &self,
         request: BatchGenerationRequest,
     ) -> Result<Vec<GenerateResponse>, BackendError> {
-        let calls = request.prompts.iter().map(|prompt| async {
-            let body = generate_body(&self.model, prompt, &request);
-            let response = self
-                .http
-                .post(&self.generate, &body, "application/json", false)
-                .await?;
-            self.http
-                .read_json::<GenerateResponse>(response, &self.generate)
-                .await
-        });
-        futures_util::future::try_join_all(calls).await
+        let bodies: Vec<Value> = request
+            .prompts
+            .iter()
+            .map(|prompt| generate_body(&self.model, prompt, &request))
+            .collect();
+        self.http.call_json_all(&self.generate, &bodies).await
     }
 }
 
@@ -412,7 +449,7 @@ struct NdJsonChunks;
 impl ChunkParser for NdJsonChunks {
     type Chunk = OllamaChatResponse;
 
-    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<OllamaChatResponse>, String> {
+    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<OllamaChatResponse>, BadFrame> {
         match serde_json::from_str::<OllamaChatResponse>(frame) {
             Ok(chunk) if chunk.done => Ok(Parsed::Last(chunk)),
             Ok(chunk) => Ok(Parsed::Chunk(chunk)),
@@ -423,7 +460,7 @@ impl ChunkParser for NdJsonChunks {
                 .and_then(|value| http::error_message(&value))
             {
                 Some(message) => Ok(Parsed::Error(message)),
-                None => Err(format!("{error}: {}", http::excerpt(frame))),
+                None => Err(BadFrame::json(&error, frame)),
             },
         }
     }
@@ -493,6 +530,13 @@ mod tests {
         }
         let error = host_url("ftp://x").unwrap_err();
         assert!(error.to_string().contains("OLLAMA_HOST"), "{error}");
+        let error = host_url("ftp://user:hunter2@x").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        let config = OllamaConfig::new("m").with_host("user:hunter2@gpu-box:11434");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        let backend = OllamaBackend::new(config).unwrap();
+        assert!(!format!("{backend:?}").contains("hunter2"), "{backend:?}");
         let backend =
             OllamaBackend::new(OllamaConfig::new("m").with_host("http://proxy/ollama")).unwrap();
         assert_eq!(backend.chat_url(), "http://proxy/ollama/api/chat");

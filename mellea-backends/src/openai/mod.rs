@@ -56,8 +56,10 @@ pub use types::{
 };
 
 use crate::error::{BackendError, ConfigError};
-use crate::http::{self, Api, ChunkParser, HttpCaller, Parsed, Target};
+use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
 use crate::lines::Sse;
+use crate::retry::RetryPolicy;
+use crate::settings::HttpSettings;
 
 /// The error of every [`OpenAiBackend`] method.
 pub type OpenAiError = BackendError;
@@ -75,15 +77,16 @@ static API: Api = Api {
     expected: "an OpenAI-compatible API (the base URL usually ends in /v1)",
 };
 
-/// Where and how an [`OpenAiBackend`] calls: base URL, API key, model and timeout.
+/// Where and how an [`OpenAiBackend`] calls: base URL, API key, model, and the deadlines,
+/// caps and retries of [`HttpSettings`].
 ///
-/// `Debug` never shows the API key.
+/// `Debug` never shows the API key or credentials in the base URL.
 #[derive(Clone)]
 pub struct OpenAiConfig {
     base_url: String,
     api_key: Option<String>,
     model: String,
-    timeout: Duration,
+    http: HttpSettings,
 }
 
 impl OpenAiConfig {
@@ -91,8 +94,6 @@ impl OpenAiConfig {
     pub const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
     /// The model when `OPENAI_MODEL` is unset.
     pub const DEFAULT_MODEL: &'static str = "gpt-4o-mini";
-    /// How long a call may go without an answer (or a stream without data).
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
     /// Calls `model` at OpenAI's API, without an API key (set one with
     /// [`with_api_key`](Self::with_api_key)).
@@ -101,7 +102,7 @@ impl OpenAiConfig {
             base_url: Self::DEFAULT_BASE_URL.into(),
             api_key: None,
             model: model.into(),
-            timeout: Self::DEFAULT_TIMEOUT,
+            http: HttpSettings::default(),
         }
     }
 
@@ -145,11 +146,50 @@ impl OpenAiConfig {
         self
     }
 
-    /// How long a call may wait for the server: for the whole answer of a non-streamed call,
-    /// and between two reads of a stream.
+    /// The total timeout of every call, streams included: every attempt, the waits between
+    /// them and the whole answer. Unset, whole answers get
+    /// [`HttpSettings::DEFAULT_CALL_TIMEOUT`] and streams none. `Duration::MAX` means none.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest wait for a connection ([`HttpSettings::DEFAULT_CONNECT_TIMEOUT`] unless
+    /// set).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest a stream may go without a data event, keep-alives not counting
+    /// ([`HttpSettings::DEFAULT_IDLE_TIMEOUT`] unless set).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.http.idle_timeout = timeout;
+        self
+    }
+
+    /// Retries after a failed first attempt ([`RetryPolicy::DEFAULT_MAX_RETRIES`] unless
+    /// set); `0` turns retries off.
+    #[must_use]
+    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+        self.http.retry = self.http.retry.with_max_retries(max_retries);
+        self
+    }
+
+    /// When failed requests are retried, and how long to wait between attempts.
+    #[must_use]
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.http.retry = retry;
+        self
+    }
+
+    /// All deadlines, size caps and the retry policy at once.
+    #[must_use]
+    pub fn with_http(mut self, http: HttpSettings) -> Self {
+        self.http = http;
         self
     }
 
@@ -168,19 +208,19 @@ impl OpenAiConfig {
         self.api_key.is_some()
     }
 
-    /// The timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
+    /// The deadlines, size caps and retry policy.
+    pub fn http(&self) -> &HttpSettings {
+        &self.http
     }
 }
 
 impl fmt::Debug for OpenAiConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiConfig")
-            .field("base_url", &self.base_url)
+            .field("base_url", &http::without_userinfo(&self.base_url))
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("model", &self.model)
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -204,11 +244,11 @@ impl OpenAiBackend {
             http::parse_base_url(&config.base_url, BASE_URL_ENV, "http://localhost:8000/v1")?;
         if config.api_key.is_none() && base_url.host_str() == Some("api.openai.com") {
             return Err(ConfigError::MissingApiKey {
-                url: config.base_url,
+                url: http::without_userinfo(&config.base_url),
             });
         }
         Ok(Self {
-            http: HttpCaller::new(&API, config.api_key.as_deref(), config.timeout)?,
+            http: HttpCaller::new(&API, config.api_key.as_deref(), config.http)?,
             chat: http::join(&base_url, "chat/completions"),
             completions: http::join(&base_url, "completions"),
             base_url,
@@ -238,7 +278,7 @@ impl fmt::Debug for OpenAiBackend {
             .field("model", &self.model)
             .field("chat_url", &self.chat.shown)
             .field("api_key", &self.http.has_api_key().then_some("<redacted>"))
-            .field("timeout", &self.http.timeout())
+            .field("http", self.http.settings())
             .finish()
     }
 }
@@ -258,11 +298,7 @@ impl OpenAiBackend {
     #[mellea_macros::generation_hook(chat)]
     pub async fn chat(&self, request: GenerationRequest) -> Result<ChatResponse, BackendError> {
         let body = chat_body(&self.model, &request, false);
-        let response = self
-            .http
-            .post(&self.chat, &body, "application/json", false)
-            .await?;
-        self.http.read_json(response, &self.chat).await
+        self.http.call_json(&self.chat, &body).await
     }
 
     /// One chat completion, streamed as server-sent events. The generation ends when the
@@ -273,13 +309,16 @@ impl OpenAiBackend {
         request: GenerationRequest,
     ) -> Result<ChunkStream<'static, ChatChunk, BackendError>, BackendError> {
         let body = chat_body(&self.model, &request, true);
-        let response = self
-            .http
-            .post(&self.chat, &body, "text/event-stream", true)
-            .await?;
-        Ok(self
-            .http
-            .chunks(response, &self.chat, Sse::default(), SseChunks::default()))
+        let framing = Sse::new(self.http.settings().max_frame_bytes);
+        self.http
+            .call_stream(
+                &self.chat,
+                &body,
+                "text/event-stream",
+                framing,
+                SseChunks::default(),
+            )
+            .await
     }
 
     /// Completions of every prompt of the batch in one call (`POST {base}/completions` with
@@ -290,12 +329,7 @@ impl OpenAiBackend {
         request: BatchGenerationRequest,
     ) -> Result<BatchCompletion, BackendError> {
         let body = completions_body(&self.model, &request);
-        let response = self
-            .http
-            .post(&self.completions, &body, "application/json", false)
-            .await?;
-        let mut completion: BatchCompletion =
-            self.http.read_json(response, &self.completions).await?;
+        let mut completion: BatchCompletion = self.http.call_json(&self.completions, &body).await?;
         completion.completions.sort_by_key(|c| c.index);
         if completion.completions.len() < request.prompts.len() {
             return Err(self.http.malformed(
@@ -305,6 +339,7 @@ impl OpenAiBackend {
                     request.prompts.len(),
                     completion.completions.len()
                 ),
+                None,
             ));
         }
         Ok(completion)
@@ -409,7 +444,7 @@ struct SseChunks {
 impl ChunkParser for SseChunks {
     type Chunk = ChatChunk;
 
-    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<ChatChunk>, String> {
+    fn parse(&mut self, frame: &str, _chunks: u64) -> Result<Parsed<ChatChunk>, BadFrame> {
         if frame.trim() == "[DONE]" {
             return Ok(Parsed::End);
         }
@@ -429,7 +464,7 @@ impl ChunkParser for SseChunks {
             }
             Err(error) => match error_event(frame) {
                 Some(message) => Ok(Parsed::Error(message)),
-                None => Err(format!("{error}: {}", http::excerpt(frame))),
+                None => Err(BadFrame::json(&error, frame)),
             },
         }
     }
@@ -534,6 +569,27 @@ mod tests {
         let error =
             OpenAiBackend::new(OpenAiConfig::new("m").with_base_url("localhost:8000")).unwrap_err();
         assert!(error.to_string().contains("OPENAI_BASE_URL"), "{error}");
+    }
+
+    #[test]
+    fn url_credentials_never_show_in_debug_or_errors() {
+        let config = OpenAiConfig::new("m").with_base_url("https://user:hunter2@api.openai.com/v1");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        let error = OpenAiBackend::new(config).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::MissingApiKey { .. }),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        let bad = OpenAiConfig::new("m").with_base_url("ftp://user:hunter2@h/v1");
+        let error = OpenAiBackend::new(bad).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        let ok = OpenAiConfig::new("m").with_base_url("http://user:hunter2@h:8000/v1");
+        let backend = OpenAiBackend::new(ok).unwrap();
+        assert!(!format!("{backend:?}").contains("hunter2"), "{backend:?}");
+        assert!(!backend.chat_url().contains("hunter2"));
     }
 
     #[test]

@@ -5,6 +5,9 @@
 pub mod recorder;
 pub mod server;
 
+use std::time::Duration;
+
+use mellea_backends::RetryPolicy;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
@@ -49,4 +52,10 @@ pub fn traced_context() -> Context {
 /// The `traceparent` a server should receive from a call made under [`traced_context`].
 pub fn expected_traceparent() -> String {
     format!("00-{TRACE_ID}-{SPAN_ID}-01")
+}
+
+/// The default number of retries with waits of a few milliseconds, so tests that retry do not
+/// sleep for the real backoff.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5))
 }

@@ -64,6 +64,19 @@ pub enum Reply {
     },
     /// Reads the request and never answers.
     Silence,
+    /// `status` with a chunked body: `prefix`, then `piece` over and over, `gap` apart, until
+    /// `total` bytes of pieces were sent (`None`: until the client hangs up). The server
+    /// allocates nothing per piece, so memory tests measure the client alone.
+    Endless {
+        status: u16,
+        content_type: &'static str,
+        prefix: String,
+        piece: std::sync::Arc<[u8]>,
+        gap: Duration,
+        total: Option<usize>,
+    },
+    /// Reads the request, then resets the connection (RST) without a response byte.
+    Reset,
 }
 
 impl Reply {
@@ -89,6 +102,18 @@ impl Reply {
             pieces,
             gap: Duration::from_millis(5),
             complete: true,
+        }
+    }
+
+    /// `piece` forever, `gap` apart, with status 200.
+    pub fn endless(content_type: &'static str, piece: impl AsRef<[u8]>, gap: Duration) -> Self {
+        Reply::Endless {
+            status: 200,
+            content_type,
+            prefix: String::new(),
+            piece: piece.as_ref().into(),
+            gap,
+            total: None,
         }
     }
 
@@ -238,6 +263,44 @@ async fn serve(
         }
         Reply::Silence => {
             tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Reply::Endless {
+            status,
+            content_type,
+            prefix,
+            piece,
+            gap,
+            total,
+        } => {
+            let head = format!(
+                "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+                reason(status)
+            );
+            socket.write_all(head.as_bytes()).await?;
+            if !prefix.is_empty() {
+                socket
+                    .write_all(format!("{:x}\r\n{prefix}\r\n", prefix.len()).as_bytes())
+                    .await?;
+            }
+            let size = format!("{:x}\r\n", piece.len());
+            let mut sent = 0;
+            while total.is_none_or(|total| sent < total) {
+                // Fails once the client hangs up, which ends the loop.
+                socket.write_all(size.as_bytes()).await?;
+                socket.write_all(&piece).await?;
+                socket.write_all(b"\r\n").await?;
+                sent += piece.len();
+                if !gap.is_zero() {
+                    socket.flush().await?;
+                    tokio::time::sleep(gap).await;
+                }
+            }
+            socket.write_all(b"0\r\n\r\n").await?;
+        }
+        Reply::Reset => {
+            socket.set_zero_linger()?;
+            drop(socket);
+            return Ok(());
         }
     }
     socket.flush().await?;

@@ -1,4 +1,5 @@
-//! How a backend's error reads to hooks: a message and a low-cardinality class.
+//! How a backend's error reads to hooks and spans: a message, a content-free description and a
+//! low-cardinality class.
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -7,34 +8,59 @@ use crate::hooks::ErrorInfo;
 use crate::hooks::short_type_name;
 
 /// Gives a backend error a low-cardinality class, recorded as `error.type` on spans
-/// (e.g. `"rate_limit"`, `"timeout"`, `"auth"`).
+/// (e.g. `"rate_limit"`, `"timeout"`, `"auth"`), and says which part of it is free of content.
+///
+/// An error's `Display` often quotes data: a server's "your message '…' is too long", a
+/// content filter's reason, a fragment of a malformed answer. Hooks get that message (it is the
+/// caller's own data), but spans and console lines are exported, so with content capture off
+/// they record only [`safe_description`](Self::safe_description): text the backend itself wrote
+/// (status code, class, endpoint, where in a stream it failed), never the request or anything
+/// the server sent.
 ///
 /// Optional: errors that do not implement it are classed by their type name, as in the
-/// Python original.
+/// Python original, and their content-free description is that type name — so an error type
+/// that knows nothing of this trait never leaks its message into a span.
 ///
 /// ```
 /// use std::borrow::Cow;
 /// use mellea_runtime::generation::ClassifyError;
 /// #[derive(Debug)]
-/// enum BackendError { RateLimited, Other(String) }
+/// enum BackendError { RateLimited, Rejected { status: u16, server_message: String } }
 /// impl ClassifyError for BackendError {
 ///     fn error_type(&self) -> Cow<'static, str> {
 ///         match self {
 ///             BackendError::RateLimited => "rate_limit".into(),
-///             BackendError::Other(_) => "_OTHER".into(),
+///             BackendError::Rejected { .. } => "invalid_request".into(),
+///         }
+///     }
+///     // The server's message may quote the prompt: leave it out.
+///     fn safe_description(&self) -> Cow<'static, str> {
+///         match self {
+///             BackendError::RateLimited => "HTTP 429".into(),
+///             BackendError::Rejected { status, .. } => format!("HTTP {status}").into(),
 ///         }
 ///     }
 /// }
 /// assert_eq!(BackendError::RateLimited.error_type(), "rate_limit");
+/// let rejected = BackendError::Rejected { status: 400, server_message: "'secret' is too long".into() };
+/// assert_eq!(rejected.safe_description(), "HTTP 400");
 /// ```
 pub trait ClassifyError {
     /// The class of this error.
     fn error_type(&self) -> Cow<'static, str>;
+
+    /// What went wrong, without any request text or server-provided text: what spans record
+    /// (status description, `exception.message`) while content capture is off. Defaults to
+    /// the class.
+    fn safe_description(&self) -> Cow<'static, str> {
+        self.error_type()
+    }
 }
 
 /// Describes errors of any type for hooks, preferring the most specific information the type
 /// offers: [`ClassifyError`] + `Display`, then `std::error::Error`, then `Display`, then only
-/// the type name.
+/// the type name. Only a [`ClassifyError`] gives a content-free description of its own; every
+/// other error is described to spans by its type name.
 ///
 /// Generated code calls `(&&&&Describe(error)).mellea_error_info()`; method resolution picks
 /// the first trait below that applies (autoref specialisation), which is only possible where
@@ -65,6 +91,7 @@ pub mod describe {
     impl<T: ClassifyError + Display + ?Sized> ViaClassify for &&&Describe<'_, T> {
         fn mellea_error_info(self) -> ErrorInfo {
             ErrorInfo::new(self.0.error_type(), type_name_of::<T>(), self.0.to_string())
+                .with_description(self.0.safe_description())
         }
     }
 
@@ -153,6 +180,33 @@ mod tests {
         assert_eq!(info.error_type, "rate_limit");
         assert_eq!(info.type_name, "Classified");
         assert_eq!(info.message, "too many requests");
+        assert_eq!(
+            info.description, "rate_limit",
+            "the default description is the class"
+        );
+    }
+
+    #[derive(Debug)]
+    struct Quoting;
+    impl Display for Quoting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("your message 'canary' is too long")
+        }
+    }
+    impl ClassifyError for Quoting {
+        fn error_type(&self) -> Cow<'static, str> {
+            "invalid_request".into()
+        }
+        fn safe_description(&self) -> Cow<'static, str> {
+            "HTTP 400".into()
+        }
+    }
+
+    #[test]
+    fn a_classifying_error_gives_its_own_content_free_description() {
+        let info = crate::__describe_error!(&Quoting);
+        assert_eq!(info.message, "your message 'canary' is too long");
+        assert_eq!(info.description, "HTTP 400");
     }
 
     #[test]
@@ -160,6 +214,10 @@ mod tests {
         let info = crate::__describe_error!(&Plain);
         assert_eq!(info.error_type, "Plain");
         assert_eq!(info.message, "plain failure");
+        assert_eq!(
+            info.description, "Plain",
+            "unclassified errors keep their text out"
+        );
     }
 
     #[test]
@@ -167,6 +225,7 @@ mod tests {
         let info = crate::__describe_error!(&String::from("bad gateway"));
         assert_eq!(info.error_type, "String");
         assert_eq!(info.message, "bad gateway");
+        assert_eq!(info.description, "String");
     }
 
     #[test]

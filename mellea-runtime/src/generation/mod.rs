@@ -16,6 +16,7 @@ mod error_info;
 mod output;
 mod request;
 mod scope;
+mod span;
 mod stream;
 
 pub use crate::hooks::{Message, Prompt};
@@ -24,4 +25,6 @@ pub use error_info::{ClassifyError, describe};
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
 pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};
+pub(crate) use span::GenerationSpanId;
+pub use span::with_generation_span;
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

@@ -461,7 +461,14 @@ impl Generation {
         outcome: Result<(), PluginViolation>,
     ) -> Result<(), PluginViolation> {
         if let Err(violation) = &outcome {
-            let error = ErrorInfo::new("PluginViolation", "PluginViolation", violation.to_string());
+            // The reason is the plugin's own text and may quote the prompt; its name and code
+            // are the plugin author's identifiers.
+            let description = match violation.code.as_str() {
+                "" => format!("blocked by {}", violation.plugin_name),
+                code => format!("blocked by {} [{code}]", violation.plugin_name),
+            };
+            let error = ErrorInfo::new("PluginViolation", "PluginViolation", violation.to_string())
+                .with_description(description);
             self.fail(error).await;
         }
         outcome

@@ -291,8 +291,16 @@ impl Format {
 /// untouched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorInfo {
-    /// `Display` of the error.
+    /// `Display` of the error. It may quote the request or the server's answer (a server's
+    /// "your message '…' is too long"), so it is for hooks and the caller only: spans record
+    /// [`description`](Self::description) unless content capture is on.
     pub message: String,
+    /// What went wrong without any request or server-provided text: status code, error class,
+    /// where in the stream it failed. What spans record as status description and
+    /// `exception.message` while content capture is off. Backends provide it through
+    /// [`ClassifyError::safe_description`](crate::generation::ClassifyError::safe_description);
+    /// for other errors it is the class or type name.
+    pub description: String,
     /// Unqualified Rust type name of the error, e.g. `"BackendError"`.
     pub type_name: String,
     /// Low-cardinality class for `error.type`: `"cancelled"`, `"panic"`, a backend-defined
@@ -306,36 +314,48 @@ impl ErrorInfo {
         let type_name = short_type_name(std::any::type_name::<E>()).to_owned();
         Self {
             message: error.to_string(),
+            description: type_name.clone(),
             error_type: type_name.clone(),
             type_name,
         }
     }
 
-    /// Describes an error from its parts.
+    /// Describes an error from its parts; its content-free
+    /// [`description`](Self::description) is its class (set another with
+    /// [`with_description`](Self::with_description)).
     pub fn new(
         error_type: impl Into<String>,
         type_name: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
+        let error_type = error_type.into();
         Self {
             message: message.into(),
+            description: error_type.clone(),
             type_name: type_name.into(),
-            error_type: error_type.into(),
+            error_type,
         }
+    }
+
+    /// Replaces the content-free description. It must not quote the request or the server's
+    /// answer: spans record it while content capture is off.
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
     }
 
     /// The generation's future was dropped before it finished.
     pub fn cancelled() -> Self {
-        Self::new(
-            "cancelled",
-            "Cancelled",
-            "generation cancelled: its future was dropped before it finished",
-        )
+        let message = "generation cancelled: its future was dropped before it finished";
+        Self::new("cancelled", "Cancelled", message).with_description(message)
     }
 
-    /// The generation's body panicked.
+    /// The generation's body panicked. The panic message may quote data, so the content-free
+    /// description only says that it panicked.
     pub fn panic(message: impl Into<String>) -> Self {
         Self::new("panic", "Panic", message)
+            .with_description("panicked; the panic message is left out as it may quote data")
     }
 }
 

@@ -123,7 +123,8 @@ impl ApplicationSpan {
     }
 
     /// Runs a fallible `future` under the span; an `Err` ends the span with status ERROR, an
-    /// `exception` event and `error.type` = the error's type name.
+    /// `exception` event and `error.type` = the error's type name. The error's message may
+    /// quote data, so the status description and `exception.message` are its type name too.
     pub async fn run_result<T, E, F>(self, future: F) -> Result<T, E>
     where
         E: Display,
@@ -189,7 +190,8 @@ impl Ending {
     fn finish(&mut self, failure: Option<&ErrorInfo>) {
         if let Some(cx) = self.0.take() {
             if let Some(failure) = failure {
-                record_failure(&cx, failure);
+                // Application spans have no content switch: they record the description only.
+                record_failure(&cx, failure, false);
             }
             cx.span().end();
         }
@@ -198,11 +200,10 @@ impl Ending {
 
 impl Drop for Ending {
     fn drop(&mut self) {
-        self.finish(Some(&ErrorInfo::new(
-            "cancelled",
-            "Cancelled",
-            "the operation was dropped before it finished",
-        )));
+        let message = "the operation was dropped before it finished";
+        self.finish(Some(
+            &ErrorInfo::new("cancelled", "Cancelled", message).with_description(message),
+        ));
     }
 }
 

@@ -234,6 +234,48 @@ pub fn json_attribute_value(value: &Json) -> Option<Value> {
     })
 }
 
+/// The standard limit on span attribute value lengths; wins over
+/// [`ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV`]. Applied to the captured content attributes.
+pub const SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV: &str = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+/// The standard limit on attribute value lengths of every signal.
+pub const ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+/// The longest captured prompt or completion attribute, in characters, when neither limit
+/// variable is set: 32 Ki characters, about 8,000 tokens of text. A batch of 512 spans with two
+/// such attributes each stays near the 4 MiB that OTLP receivers accept by default, where one
+/// uncut 50 MB completion would get the whole batch rejected.
+pub const DEFAULT_CONTENT_VALUE_LIMIT: usize = 32 * 1024;
+
+/// Appended to a captured content attribute that was cut to its length limit.
+pub const TRUNCATION_MARKER: &str = "…[truncated]";
+
+/// `text` cut to at most `limit` characters (Unicode scalar values, as OpenTelemetry counts
+/// attribute value lengths), ending in [`TRUNCATION_MARKER`] when it was cut — so a 50 MB
+/// completion never becomes a 50 MB attribute that a collector rejects with its whole batch.
+///
+/// ```
+/// use mellea_runtime::telemetry::attributes::truncate_content;
+/// assert_eq!(truncate_content("short".into(), 10), "short");
+/// assert_eq!(truncate_content("a".repeat(20), 15), "aaa…[truncated]");
+/// assert_eq!(truncate_content("héllo".into(), 2), "hé", "no room for the marker");
+/// ```
+pub fn truncate_content(text: String, limit: usize) -> String {
+    let Some((cut, _)) = text.char_indices().nth(limit) else {
+        return text;
+    };
+    let marker = TRUNCATION_MARKER.chars().count();
+    if limit <= marker {
+        return text[..cut].to_owned();
+    }
+    let (keep, _) = text
+        .char_indices()
+        .nth(limit - marker)
+        .unwrap_or((cut, ' '));
+    let mut cut_text = String::with_capacity(keep + TRUNCATION_MARKER.len());
+    cut_text.push_str(&text[..keep]);
+    cut_text.push_str(TRUNCATION_MARKER);
+    cut_text
+}
+
 /// `gen_ai.input.messages` as a JSON string: the prompt's messages; a bare string prompt
 /// becomes one user message.
 pub(crate) fn input_messages(prompt: &Prompt) -> Option<String> {
@@ -292,6 +334,20 @@ mod tests {
         let text = output_messages(&view).unwrap();
         assert!(text.contains(r#""finish_reason":"stop""#), "{text}");
         assert!(text.contains(r#""role":"assistant""#), "{text}");
+    }
+
+    #[test]
+    fn content_is_cut_to_the_limit_in_characters_with_the_marker() {
+        let text = "é".repeat(100);
+        let cut = truncate_content(text.clone(), 50);
+        assert_eq!(cut.chars().count(), 50);
+        assert!(cut.ends_with(TRUNCATION_MARKER));
+        assert_eq!(
+            truncate_content(text.clone(), 100),
+            text,
+            "at the limit: untouched"
+        );
+        assert_eq!(truncate_content(text, 0), "");
     }
 
     #[test]

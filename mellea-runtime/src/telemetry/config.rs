@@ -3,6 +3,11 @@
 //! Every variable is read through a lookup function, so tests and embedders can supply their
 //! own environment without touching the process's ([`TracingConfig::from_lookup`]).
 
+use super::attributes::{
+    ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, DEFAULT_CONTENT_VALUE_LIMIT,
+    SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
+};
+
 /// Umbrella switch: without it nothing is set up and nothing is registered.
 pub const TRACES_ENABLED_ENV: &str = "MELLEA_TRACES_ENABLED";
 /// Adds OTLP/HTTP (protobuf) export behind a batch span processor.
@@ -82,6 +87,11 @@ pub struct TracingConfig {
     /// [`TRACES_CONTENT_ENV`] or [`CAPTURE_MESSAGE_CONTENT_ENV`]: record prompts and
     /// completions (`gen_ai.input.messages` / `gen_ai.output.messages`).
     pub capture_content: bool,
+    /// The longest captured content attribute, in characters:
+    /// [`SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV`], then [`ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV`],
+    /// then [`DEFAULT_CONTENT_VALUE_LIMIT`] (a value that is not a whole number counts as
+    /// unset).
+    pub content_value_limit: usize,
 }
 
 impl Default for TracingConfig {
@@ -95,6 +105,7 @@ impl Default for TracingConfig {
             console: false,
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
             capture_content: false,
+            content_value_limit: DEFAULT_CONTENT_VALUE_LIMIT,
         }
     }
 }
@@ -123,6 +134,13 @@ impl TracingConfig {
             service_name: non_empty(SERVICE_NAME_ENV)
                 .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned()),
             capture_content: flag(TRACES_CONTENT_ENV) || flag(CAPTURE_MESSAGE_CONTENT_ENV),
+            content_value_limit: [
+                SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
+                ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
+            ]
+            .into_iter()
+            .find_map(|name| non_empty(name)?.trim().parse().ok())
+            .unwrap_or(DEFAULT_CONTENT_VALUE_LIMIT),
         }
     }
 }
@@ -173,6 +191,20 @@ mod tests {
         assert_eq!(config(&[]).service_name, "mellea");
         assert_eq!(config(&[(SERVICE_NAME_ENV, "")]).service_name, "mellea");
         assert_eq!(config(&[(SERVICE_NAME_ENV, "svc")]).service_name, "svc");
+    }
+
+    #[test]
+    fn the_content_limit_prefers_the_span_variable_then_the_general_one_then_the_default() {
+        assert_eq!(config(&[]).content_value_limit, DEFAULT_CONTENT_VALUE_LIMIT);
+        let both = config(&[
+            (SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, "100"),
+            (ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, "200"),
+        ]);
+        assert_eq!(both.content_value_limit, 100);
+        let general = config(&[(ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, " 200 ")]);
+        assert_eq!(general.content_value_limit, 200);
+        let bad = config(&[(SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, "lots")]);
+        assert_eq!(bad.content_value_limit, DEFAULT_CONTENT_VALUE_LIMIT);
     }
 
     #[test]

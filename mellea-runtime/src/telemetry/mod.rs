@@ -459,7 +459,8 @@ impl TelemetryBuilder {
         };
         let plugin = BackendTracingPlugin::from_provider(&provider)
             .with_name(plugin_name)
-            .with_content_capture(self.config.capture_content);
+            .with_content_capture(self.config.capture_content)
+            .with_content_limit(self.config.content_value_limit);
         Inner {
             id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
             config: self.config,

@@ -6,16 +6,19 @@ use std::future::ready;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{
+    Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::Value as Json;
 
 use super::attributes::{
-    self, context_size, count, is_known_remote_provider, model_option_attributes,
-    request_attributes, response_attributes, span_name, usage_attributes,
+    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, is_known_remote_provider,
+    model_option_attributes, request_attributes, response_attributes, span_name, usage_attributes,
 };
 use super::{backend_tracer, semconv};
+use crate::generation::GenerationSpanId;
 use crate::hooks::{
     ErrorInfo, Format, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
     GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
@@ -44,9 +47,13 @@ static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 ///   stream flag, output type and format, tool calls, component type, number of actions,
 ///   context size, conversation id, sampling parameters and server address; at the end the
 ///   usage counters and response model, id, finish reasons and time to first chunk. Prompts and
-///   completions only with content capture on.
+///   completions only with content capture on, each cut to
+///   [`with_content_limit`](Self::with_content_limit) characters.
 /// - **Status** stays unset on success; a failure (also a cancelled or panicking generation)
-///   records an `exception` event, status ERROR with the message, and `error.type`.
+///   records an `exception` event, status ERROR and `error.type`. The status description and
+///   `exception.message` are the error's content-free
+///   [`description`](crate::hooks::ErrorInfo::description) — never the request or a server's
+///   words — unless content capture is on, which records the error's full message.
 ///
 /// Per-call state lives in the generation's extensions, so it is dropped with the generation
 /// and cannot leak; [`open_spans`](Self::open_spans) counts spans started and not yet ended.
@@ -73,6 +80,7 @@ pub struct BackendTracingPlugin {
     instance: u64,
     tracer: SdkTracer,
     capture_content: bool,
+    content_limit: usize,
     open: Arc<AtomicUsize>,
 }
 
@@ -81,6 +89,7 @@ impl fmt::Debug for BackendTracingPlugin {
         f.debug_struct("BackendTracingPlugin")
             .field("name", &self.name)
             .field("capture_content", &self.capture_content)
+            .field("content_limit", &self.content_limit)
             .field("open_spans", &self.open_spans())
             .finish()
     }
@@ -100,6 +109,7 @@ impl BackendTracingPlugin {
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             tracer,
             capture_content: false,
+            content_limit: DEFAULT_CONTENT_VALUE_LIMIT,
             open: Arc::default(),
         }
     }
@@ -121,6 +131,22 @@ impl BackendTracingPlugin {
     pub fn with_content_capture(mut self, capture: bool) -> Self {
         self.capture_content = capture;
         self
+    }
+
+    /// The longest captured prompt or completion attribute, in characters; longer ones are cut
+    /// and end in [`TRUNCATION_MARKER`](super::attributes::TRUNCATION_MARKER). Defaults to
+    /// [`DEFAULT_CONTENT_VALUE_LIMIT`](super::attributes::DEFAULT_CONTENT_VALUE_LIMIT);
+    /// [`TracingConfig`](super::TracingConfig) reads
+    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` / `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
+    #[must_use]
+    pub fn with_content_limit(mut self, limit: usize) -> Self {
+        self.content_limit = limit;
+        self
+    }
+
+    /// The longest captured content attribute, in characters.
+    pub fn content_limit(&self) -> usize {
+        self.content_limit
     }
 
     /// Whether prompts and completions are recorded.
@@ -206,7 +232,10 @@ impl BackendTracingPlugin {
         if self.capture_content
             && let Some(messages) = request.prompt.and_then(attributes::input_messages)
         {
-            attributes.push(KeyValue::new(semconv::GEN_AI_INPUT_MESSAGES, messages));
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_INPUT_MESSAGES,
+                attributes::truncate_content(messages, self.content_limit),
+            ));
         }
 
         let parent = extensions.get::<Context>().unwrap_or_else(Context::current);
@@ -218,7 +247,10 @@ impl BackendTracingPlugin {
             })
             .with_attributes(attributes);
         let span = self.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let span_id = span.span_context().span_id();
+        // Marked so that the backend's body can find its generation's span
+        // (`with_generation_span`) and tell it from spans it did not open.
+        let cx = parent.with_span(span).with_value(GenerationSpanId(span_id));
         // The body of the generation runs under this context.
         extensions.insert(cx.clone());
         self.open.fetch_add(1, Ordering::Relaxed);
@@ -278,7 +310,7 @@ impl BackendTracingPlugin {
                     {
                         span.set_attribute(KeyValue::new(
                             semconv::GEN_AI_OUTPUT_MESSAGES,
-                            messages,
+                            attributes::truncate_content(messages, self.content_limit),
                         ));
                     }
                 }
@@ -293,7 +325,7 @@ impl BackendTracingPlugin {
         let Some(open) = self.take(ctx, generation_id) else {
             return;
         };
-        record_failure(&open.cx, error);
+        record_failure(&open.cx, error, self.capture_content);
         open.end();
     }
 
@@ -326,14 +358,20 @@ impl BackendTracingPlugin {
     }
 }
 
-/// Records a failure on the span of `cx`: an `exception` event, status ERROR with the
-/// message, and `error.type` (`_OTHER` when the error has no class).
-pub(crate) fn record_failure(cx: &Context, error: &ErrorInfo) {
+/// Records a failure on the span of `cx`: an `exception` event, status ERROR, and `error.type`
+/// (`_OTHER` when the error has no class). The status description and `exception.message` are
+/// the error's content-free description, or its full message when `capture_content` is on.
+pub(crate) fn record_failure(cx: &Context, error: &ErrorInfo, capture_content: bool) {
     let span = cx.span();
     let error_type = if error.error_type.is_empty() {
         "_OTHER".to_owned()
     } else {
         error.error_type.clone()
+    };
+    let text = if capture_content {
+        error.message.clone()
+    } else {
+        error.description.clone()
     };
     let exception_type = if error.type_name.is_empty() {
         error_type.clone()
@@ -344,10 +382,10 @@ pub(crate) fn record_failure(cx: &Context, error: &ErrorInfo) {
         semconv::EXCEPTION_EVENT,
         vec![
             KeyValue::new(semconv::EXCEPTION_TYPE, exception_type),
-            KeyValue::new(semconv::EXCEPTION_MESSAGE, error.message.clone()),
+            KeyValue::new(semconv::EXCEPTION_MESSAGE, text.clone()),
         ],
     );
-    span.set_status(Status::error(error.message.clone()));
+    span.set_status(Status::error(text));
     span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type));
 }
 
@@ -413,7 +451,11 @@ impl Drop for OpenSpan {
                     "abandoned",
                     "Abandoned",
                     "the generation ended without its end hook reaching the tracing plugin",
+                )
+                .with_description(
+                    "the generation ended without its end hook reaching the tracing plugin",
                 ),
+                false,
             );
             self.cx.span().end();
         }

@@ -107,6 +107,19 @@ pub const MELLEA_GENERATION_CHUNK_TEXT_LENGTH: &str = "mellea.generation.chunk_t
 pub const MELLEA_GENERATION_TIME_SINCE_LAST_CHUNK_MS: &str =
     "mellea.generation.time_since_last_chunk_ms";
 
+/// `mellea.http.attempts`: how many HTTP requests one generation's call took (1 without
+/// retries), set by the HTTP backends on their generation's span.
+pub const MELLEA_HTTP_ATTEMPTS: &str = "mellea.http.attempts";
+/// Name of the span event the HTTP backends record for each failed attempt they retry.
+pub const HTTP_RETRY_EVENT: &str = "mellea.http.retry";
+/// `mellea.http.attempt` on [`HTTP_RETRY_EVENT`]: the number of the failed attempt (from 1).
+pub const MELLEA_HTTP_ATTEMPT: &str = "mellea.http.attempt";
+/// `http.response.status_code` on [`HTTP_RETRY_EVENT`]: the failed attempt's status, when it
+/// got a response.
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// `mellea.http.retry.wait` on [`HTTP_RETRY_EVENT`]: seconds waited before the next attempt.
+pub const MELLEA_HTTP_RETRY_WAIT: &str = "mellea.http.retry.wait";
+
 /// Instrumentation scope of backend (generation) spans.
 pub const BACKEND_TRACER: &str = "mellea.backend";
 /// Instrumentation scope of application spans.
