@@ -17,7 +17,7 @@ use mellea::generation::{BackendIdentity, GenerationRequest, Message};
 use mellea::hooks::{GenerationPreCall, GenerationPreCallPatch};
 use mellea::plugin::{HookAction, HookFn};
 use mellea::session::in_session;
-use mellea::telemetry::propagate;
+use mellea::telemetry::{ApplicationSpan, propagate};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::trace::SpanData;
@@ -310,6 +310,33 @@ async fn a_session_inside_an_instrumented_future_fires_the_same() {
     let chat = named(&spans, "chat svc-1");
     assert_child_of(chat, named(&spans, "request"));
     assert_eq!(str_attr(chat, "gen_ai.conversation.id"), Some(session));
+}
+
+#[tokio::test]
+async fn the_innermost_session_wins_also_behind_a_span_made_before_it() {
+    let inner = "tracing-session-innermost";
+    let (traced, _subscriber) = traced_with_layer(inner, true);
+    let (count, registration) = session_counter(inner);
+    let request = tracing::info_span!("request");
+    in_session(
+        "tracing-session-outermost",
+        ApplicationSpan::session(inner)
+            .with_tracer(traced.tracer("my-service"))
+            .run(
+                Service { spawn: Spawn::None }
+                    .generate(question())
+                    .instrument(request),
+            ),
+    )
+    .await
+    .unwrap();
+    mellea::unregister(&registration);
+
+    assert_eq!(count.load(Ordering::Relaxed), 1, "the inner session's plugin fired");
+    let spans = traced.spans();
+    let chat = named(&spans, "chat svc-1");
+    assert_child_of(chat, named(&spans, "request"));
+    assert_eq!(str_attr(chat, "gen_ai.conversation.id"), Some(inner));
 }
 
 #[tokio::test]
