@@ -144,7 +144,12 @@ fn assert_child_of(child: &SpanData, parent: &SpanData) {
 
 #[track_caller]
 fn assert_root_of_own_trace(span: &SpanData, other: &SpanData) {
-    assert_eq!(span.parent_span_id, SpanId::INVALID, "{:?} has a parent", span.name);
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::INVALID,
+        "{:?} has a parent",
+        span.name
+    );
     assert_ne!(
         span.span_context.trace_id(),
         other.span_context.trace_id(),
@@ -286,7 +291,11 @@ async fn a_session_around_an_instrumented_generation_is_not_hidden_by_a_span_mad
     .unwrap();
     mellea::unregister(&registration);
 
-    assert_eq!(count.load(Ordering::Relaxed), 1, "the session's plugin fired");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        1,
+        "the session's plugin fired"
+    );
     let spans = traced.spans();
     let chat = named(&spans, "chat svc-1");
     assert_child_of(chat, named(&spans, "request"));
@@ -305,7 +314,11 @@ async fn a_session_inside_an_instrumented_future_fires_the_same() {
         .unwrap();
     mellea::unregister(&registration);
 
-    assert_eq!(count.load(Ordering::Relaxed), 1, "the session's plugin fired");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        1,
+        "the session's plugin fired"
+    );
     let spans = traced.spans();
     let chat = named(&spans, "chat svc-1");
     assert_child_of(chat, named(&spans, "request"));
@@ -332,7 +345,11 @@ async fn the_innermost_session_wins_also_behind_a_span_made_before_it() {
     .unwrap();
     mellea::unregister(&registration);
 
-    assert_eq!(count.load(Ordering::Relaxed), 1, "the inner session's plugin fired");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        1,
+        "the inner session's plugin fired"
+    );
     let spans = traced.spans();
     let chat = named(&spans, "chat svc-1");
     assert_child_of(chat, named(&spans, "request"));
