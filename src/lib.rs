@@ -63,7 +63,7 @@
 //! | crate | what it holds |
 //! |---|---|
 //! | `mellea` (this crate) | the facade: re-exports everything below; depend on this one |
-//! | `mellea-runtime` | what runs: [`hooks`] (hook types, payloads, patches), [`plugin`](mod@plugin) (registry, the five execution modes), [`generation`] (the per-call scope the macros drive), [`session`], [`telemetry`] (`BackendTracingPlugin`, setup from `MELLEA_TRACES_*` / `OTEL_*`) |
+//! | `mellea-runtime` | what runs: [`hooks`] (hook types, payloads, patches), [`plugin`](mod@plugin) (registry, the five execution modes), [`generation`] (the per-call scope the macros drive), [`session`], [`telemetry`] (`BackendTracingPlugin`, setup from `MELLEA_TRACES_*` / `OTEL_*`, [`propagate`](telemetry::propagate) to spawn with the caller's context, session and `tracing` span) |
 //! | `mellea-macros` | [`macro@plugin`], [`macro@hook`], [`macro@backend`], [`macro@generation_hook`] |
 //! | `mellea-backends` | `backends::openai` (OpenAI-compatible servers) and `backends::ollama` |
 //!
@@ -72,6 +72,7 @@
 //! | `openai` | on | `mellea::backends::openai` |
 //! | `ollama` | on | `mellea::backends::ollama` |
 //! | `otlp` | on | OTLP span export, switched on at run time by `MELLEA_TRACES_OTLP` |
+//! | `tracing-opentelemetry` | off | generations started with no OpenTelemetry span current take the current `tracing` span as parent (for `tracing-opentelemetry` layers with context activation off) |
 //!
 //! `default-features = false` leaves hooks, plugins and tracing to the console or to your own
 //! exporter.

@@ -142,3 +142,30 @@ fn counting_allocator_sees_the_allocations_of_a_listened_dispatch() {
     assert_eq!(length, 5 + ModelOptions::new().len());
     assert!(allocations > 0);
 }
+
+#[test]
+fn polling_a_session_and_finding_its_id_allocate_nothing() {
+    // The session is marked on the `in_session` future for each poll; a generation looks it up
+    // at its start. Past the first poll (which captures the context), neither allocates.
+    let mut future = pin!(mellea::session::in_session("alloc-session", async {
+        let mut found = 0;
+        for _ in 0..1_000 {
+            futures_util::pending!();
+            found += mellea::session::current_session_id().map_or(0, |id| id.len());
+        }
+        found
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+
+    let (found, allocations) = allocations_during(|| {
+        loop {
+            if let Poll::Ready(found) = future.as_mut().poll(&mut cx) {
+                break found;
+            }
+        }
+    });
+
+    assert_eq!(found, 1_000 * "alloc-session".len());
+    assert_eq!(allocations, 0);
+}

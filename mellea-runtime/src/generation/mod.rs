@@ -14,6 +14,7 @@
 mod backend;
 mod error_info;
 mod output;
+mod parent;
 mod request;
 mod scope;
 mod span;

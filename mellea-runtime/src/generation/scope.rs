@@ -14,7 +14,9 @@ use futures_util::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 
-use super::{BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, StreamChunk};
+use super::{
+    BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, StreamChunk, parent,
+};
 use crate::error::PluginViolation;
 use crate::hooks::{
     ErrorInfo, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
@@ -27,7 +29,6 @@ use crate::hooks::{
 use crate::plugin::{
     BackendInfo, BoxFuture, Extensions, HookContext, global, has_any_listener, has_listeners,
 };
-use crate::session;
 
 /// Generations begun and not yet ended (their terminal hook has not finished).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -296,7 +297,8 @@ impl Generation {
         ))
     }
 
-    /// Begins a generation: mints its id, captures the current OTel context and session.
+    /// Begins a generation: mints its id, captures the current OTel context and session (see
+    /// [`session`](crate::session) for how the session is found).
     #[inline(never)]
     pub fn start(
         kind: GenerationKind,
@@ -311,8 +313,7 @@ impl Generation {
         if let Some(remote) = remote {
             info.remote = remote;
         }
-        let parent = Context::current();
-        let session = session::session_id(&parent);
+        let (parent, session) = parent::capture();
         let extensions = Arc::new(Extensions::new());
         // The context the body runs under; pre-call plugins may replace it (the tracing plugin
         // puts its span in it, so spans inside the body nest under the backend span).

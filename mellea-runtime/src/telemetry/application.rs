@@ -9,7 +9,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt as _;
-use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
@@ -18,7 +17,7 @@ use super::attributes::json_attribute_value;
 use super::plugin::record_failure;
 use super::{active_application_tracer, semconv};
 use crate::hooks::ErrorInfo;
-use crate::session;
+use crate::session::{self, InSession};
 
 /// A span around one of the application's own operations.
 ///
@@ -154,8 +153,10 @@ impl ApplicationSpan {
             TracerChoice::Given(tracer) => Some(tracer),
             TracerChoice::Off => None,
         };
+        // The session is also marked on the future itself, so that a context switch inside
+        // (entering a `tracing` span made outside the session) cannot hide it.
         let Some(tracer) = tracer else {
-            return future.with_context(parent).await;
+            return InSession::with_context(self.session, parent, future).await;
         };
         let span = tracer.build_with_context(
             SpanBuilder::from_name(self.name)
@@ -165,7 +166,7 @@ impl ApplicationSpan {
         );
         let mut ending = Ending(Some(parent.with_span(span)));
         let cx = ending.0.clone().unwrap_or_default();
-        match AssertUnwindSafe(future.with_context(cx))
+        match AssertUnwindSafe(InSession::with_context(self.session, cx, future))
             .catch_unwind()
             .await
         {

@@ -31,6 +31,7 @@ pub mod attributes;
 mod config;
 mod console;
 mod plugin;
+mod propagate;
 pub mod semconv;
 
 use std::borrow::Cow;
@@ -56,6 +57,7 @@ pub use config::{
 };
 pub use console::ConsoleSpanExporter;
 pub use plugin::BackendTracingPlugin;
+pub use propagate::{Propagated, propagate};
 
 use crate::error::RegistrationError;
 use crate::plugin::{Registration, global};

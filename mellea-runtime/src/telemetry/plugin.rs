@@ -39,10 +39,10 @@ static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 /// - **Name** `"{gen_ai.operation.name} {model}"` (`chat …` for chat and streamed
 ///   generations, `text_completion …` for batches), the bare operation when the model is
 ///   unknown. **Kind** CLIENT for remote backends, INTERNAL for in-process ones.
-/// - **Parent**: the caller's current span when the generation began. The span is put in the
-///   context the backend's body runs under, so spans created inside the body — on its task or
-///   in tasks spawned with the current context — are its children, while sequential
-///   generations stay siblings.
+/// - **Parent**: the caller's current span when the generation began (its first poll). The
+///   span is put in the context the backend's body runs under, so spans created inside the
+///   body — on its task or in tasks spawned with [`propagate`](super::propagate) — are its
+///   children, while sequential generations stay siblings.
 /// - **Attributes** (see [`semconv`]): at creation the operation, provider, request model,
 ///   stream flag, output type and format, tool calls, component type, number of actions,
 ///   context size, conversation id, sampling parameters and server address; at the end the
