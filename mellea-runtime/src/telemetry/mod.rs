@@ -775,7 +775,7 @@ struct Inner {
 impl Inner {
     /// Unregisters the plugin, then flushes and (if it built the provider) shuts the provider
     /// down. Idempotent.
-    fn teardown(&mut self) -> Result<(), TelemetryError> {
+    fn teardown(&mut self) -> Result<ExportStats, TelemetryError> {
         if self.global {
             let mut installed = GLOBAL_INSTALL
                 .lock()
@@ -799,7 +799,7 @@ impl Inner {
             }
         }
         let Some(provider) = self.provider.take() else {
-            return Ok(());
+            return Ok(ExportStats::sum(&self.pipelines));
         };
         let result = if self.owns_provider {
             provider.shutdown_with_timeout(self.wait)
@@ -811,7 +811,7 @@ impl Inner {
 
     /// The truth about the exports so far: an error unless every span handed to an accounted
     /// exporter was delivered, then whatever the SDK said.
-    fn outcome(&self, result: Result<(), OTelSdkError>) -> Result<(), TelemetryError> {
+    fn outcome(&self, result: Result<(), OTelSdkError>) -> Result<ExportStats, TelemetryError> {
         let stats = ExportStats::sum(&self.pipelines);
         if !stats.all_delivered() {
             return Err(TelemetryError::Undelivered {
@@ -819,7 +819,8 @@ impl Inner {
                 wait: self.wait,
             });
         }
-        result.map_err(TelemetryError::export)
+        result.map_err(TelemetryError::export)?;
+        Ok(stats)
     }
 }
 
@@ -924,10 +925,10 @@ impl Telemetry {
     ///
     /// [`TelemetryError::Undelivered`] if any span handed to an exporter so far was dropped,
     /// failed, or is still unconfirmed (the counts are cumulative since installation).
-    pub fn force_flush(&self) -> Result<(), TelemetryError> {
+    pub fn force_flush(&self) -> Result<ExportStats, TelemetryError> {
         match &self.inner.provider {
             Some(provider) => self.inner.outcome(provider.force_flush()),
-            None => Ok(()),
+            None => Ok(ExportStats::default()),
         }
     }
 
@@ -943,16 +944,16 @@ impl Telemetry {
 
     /// Tears tracing down now and says whether every span was delivered (dropping the guard
     /// does the same but can only log the outcome, at WARN). If other handles to this setup
-    /// exist, only this handle is released.
+    /// exist, only this handle is released (and the counts so far are returned).
     ///
-    /// `Ok` only when every span handed to an exporter was delivered;
+    /// `Ok` with the counts only when every span handed to an exporter was delivered;
     /// [`TelemetryError::Undelivered`] with the counts and the last failure otherwise. Waits
     /// for the last exports up to the export timeout (see
     /// [`TelemetryBuilder::with_export_timeout`]), never longer.
-    pub fn shutdown(self) -> Result<(), TelemetryError> {
+    pub fn shutdown(self) -> Result<ExportStats, TelemetryError> {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => inner.teardown(),
-            Err(_shared) => Ok(()),
+            Err(shared) => Ok(ExportStats::sum(&shared.pipelines)),
         }
     }
 }
