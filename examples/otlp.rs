@@ -23,9 +23,7 @@
 #[path = "quickstart.rs"]
 mod quickstart;
 
-#[allow(dead_code)] // each example uses part of it
-#[path = "support/traced.rs"]
-mod traced;
+use quickstart::traced;
 
 use mellea::telemetry::{ExportStats, TelemetryBuilder, TelemetryError, TracingConfig};
 

@@ -31,7 +31,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 #[allow(dead_code)] // each example uses part of it
 #[path = "support/traced.rs"]
-mod traced;
+pub(crate) mod traced;
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
 #[derive(Clone, Default)]

@@ -4,6 +4,9 @@
 //!
 //! Each example is compiled into this test as a module and its `run` function is called, so
 //! `cargo test` checks the same code `cargo run --example ...` runs.
+// Each example is compiled in as its own module tree, as in its own binary, so the examples'
+// shared `support/traced.rs` is compiled once per example.
+#![allow(clippy::duplicate_mod)]
 #![cfg(all(feature = "openai", feature = "ollama"))]
 
 #[allow(dead_code)] // `main` is the example's entry point, unused here.

@@ -5,6 +5,9 @@
 //! Each example is compiled in as a module and driven the way its `main` drives it, with the
 //! environment supplied through a lookup instead of the process's. The OpenAI and Ollama
 //! examples are traced in `tests/backend_examples.rs`, next to their fake servers.
+// Each example is compiled in as its own module tree, as in its own binary, so the examples'
+// shared `support/traced.rs` is compiled once per example.
+#![allow(clippy::duplicate_mod)]
 
 mod otlp_collector;
 

@@ -136,6 +136,7 @@ pub(crate) struct Pipeline {
 
 /// What kind of exporter a pipeline feeds, for its hints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 pub(crate) enum PipelineKind {
     OtlpHttp,
     OtlpGrpc,
