@@ -299,3 +299,31 @@ async fn credentials_in_the_endpoint_never_reach_errors_warnings_or_debug() {
         assert!(!warning.contains("hunter2"), "{warning}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_guard_waits_no_longer_than_the_export_timeout_and_warns() {
+    // The request timeout is long; the shutdown wait (OTEL_BSP_EXPORT_TIMEOUT) is short.
+    let collector = HttpCollector::start(Behaviour::Never).await;
+    let telemetry = install(
+        "drop-never",
+        &collector.endpoint,
+        &[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "300"),
+        ],
+    );
+    generate("drop-never", 1).await;
+    // A generous margin: the drop itself waits 300 ms for the hanging export.
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || drop(telemetry)),
+    )
+    .await
+    .expect("dropping the guard never hangs past the export timeout")
+    .unwrap();
+    let warned: Vec<String> = warnings_containing("span(s) were not delivered")
+        .into_iter()
+        .filter(|w| w.contains("1 not yet confirmed") && w.contains("waited up to 300ms"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{:#?}", otlp_collector::warnings());
+}
