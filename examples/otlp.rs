@@ -57,6 +57,8 @@ async fn main() -> std::process::ExitCode {
             println!("\n{} span(s) delivered to {endpoint}", stats.exported);
             std::process::ExitCode::SUCCESS
         }
+        // Already said on stderr by `traced::finish`.
+        Err(TelemetryError::Undelivered { .. }) => std::process::ExitCode::FAILURE,
         Err(error) => {
             eprintln!("error: {error}");
             std::process::ExitCode::FAILURE

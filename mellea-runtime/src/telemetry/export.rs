@@ -362,14 +362,32 @@ fn hint(what: &str, kind: PipelineKind, timeout: Option<Duration>) -> String {
              overloaded, or raise OTEL_EXPORTER_OTLP_TIMEOUT{timeout}"
         );
     }
-    if lower.contains("refused") || lower.contains("connect") || lower.contains("dns") {
+    // The other protocol's port: HTTP/1.1 meets an HTTP/2-only gRPC server, or gRPC meets an
+    // HTTP/1.1 server. Checked before connection errors, whose wording overlaps.
+    if lower.contains("invalid http version")
+        || lower.contains("http2 error")
+        || lower.contains("frame with invalid size")
+        || lower.contains("status code: 415")
+    {
+        return "check that OTEL_EXPORTER_OTLP_PROTOCOL matches the port (grpc on 4317, \
+                http/protobuf on 4318, Phoenix's HTTP on 6006)"
+            .to_owned();
+    }
+    if lower.contains("refused")
+        || lower.contains("cannot connect")
+        || lower.contains("tcp connect")
+        || lower.contains("dns")
+    {
         return format!(
             "check that a collector listens at that host and port (OTLP/{} usually on \
              {port})",
             if grpc { "gRPC" } else { "HTTP" }
         );
     }
-    if lower.contains("status code: 404") || lower.contains("unimplemented") {
+    if lower.contains("status code: 404")
+        || lower.contains("status code: 405")
+        || lower.contains("unimplemented")
+    {
         return if grpc {
             "the server does not implement the OTLP trace service: check the port (gRPC \
              usually 4317) or use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf for an HTTP port"
@@ -389,12 +407,7 @@ fn hint(what: &str, kind: PipelineKind, timeout: Option<Duration>) -> String {
         return "the collector refused the credentials: check OTEL_EXPORTER_OTLP_HEADERS"
             .to_owned();
     }
-    if lower.contains("status code: 400")
-        || lower.contains("status code: 415")
-        || lower.contains("http2")
-        || lower.contains("h2 protocol")
-        || lower.contains("protocol")
-    {
+    if lower.contains("status code: 400") || lower.contains("protocol") {
         return "check that OTEL_EXPORTER_OTLP_PROTOCOL matches the port (grpc on 4317, \
                 http/protobuf on 4318)"
             .to_owned();
@@ -538,6 +551,26 @@ mod tests {
             None,
         );
         assert!(grpc.contains("4317"), "{grpc}");
+        // What a real collector (Phoenix 20) makes of the other protocol on its port.
+        let grpc_on_http = hint(
+            "TonicTracesClient export failed with gRPC code: Internal: transport error: http2 \
+             error: connection error detected: frame with invalid size",
+            PipelineKind::OtlpGrpc,
+            None,
+        );
+        assert!(
+            grpc_on_http.contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
+            "{grpc_on_http}"
+        );
+        assert!(http("invalid HTTP version parsed").contains("OTEL_EXPORTER_OTLP_PROTOCOL"));
+        assert!(http("HTTP export failed with status code: 405").contains("path"));
+        let refused = hint(
+            "TonicTracesClient export failed with gRPC code: Unavailable: tcp connect error: \
+             Connection refused (os error 111)",
+            PipelineKind::OtlpGrpc,
+            None,
+        );
+        assert!(refused.contains("listens"), "{refused}");
     }
 
     #[test]
