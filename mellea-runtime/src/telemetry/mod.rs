@@ -16,10 +16,16 @@
 //! (tracers `mellea.backend` and `mellea.application`, resource `service.name` from
 //! `OTEL_SERVICE_NAME`, default `mellea`), adds the exporters the environment asks for
 //! (`MELLEA_TRACES_CONSOLE`, `MELLEA_TRACES_OTLP` with `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
-//! `OTEL_EXPORTER_OTLP_ENDPOINT`), and registers the [`BackendTracingPlugin`] in the
-//! process-wide plugin registry. It does not touch OpenTelemetry's global tracer provider:
-//! spans of other libraries still nest with ours through the shared context. See
-//! [`TracingConfig`] for every variable.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, over HTTP or gRPC), and registers the
+//! [`BackendTracingPlugin`] in the process-wide plugin registry. It does not touch
+//! OpenTelemetry's global tracer provider: spans of other libraries still nest with ours
+//! through the shared context. See [`TracingConfig`] for every variable.
+//!
+//! No span is lost without a word: every exporter added here is counted ([`Telemetry::stats`]),
+//! the first failed export and the first span dropped from a full batch queue are logged at
+//! WARN with the endpoint and what to check (then at most once a minute), and
+//! [`Telemetry::shutdown`] returns [`TelemetryError::Undelivered`] unless every span was
+//! delivered.
 //!
 //! Applications that configure OpenTelemetry themselves use [`TelemetryBuilder`]: their own
 //! exporters or span processors, or their own provider, and optionally a registration scoped
