@@ -26,20 +26,62 @@ use mellea::generation::{GenerationRequest, Message};
 use mellea::hooks::{GenerationPostCall, model_option};
 use mellea::plugin::{HookAction, HookFn, PluginMode};
 use mellea::session::in_session;
+use mellea::telemetry::TelemetryBuilder;
+
+#[allow(dead_code)] // each example uses part of it
+#[path = "support/traced.rs"]
+mod traced;
 
 /// What happened, line by line: printed as it happens and kept for the example's test.
 #[derive(Clone, Default)]
-pub struct Transcript(Arc<Mutex<Vec<String>>>);
+pub struct Transcript(Arc<Mutex<Printed>>);
+
+#[derive(Default)]
+struct Printed {
+    lines: Vec<String>,
+    /// Everything written to standard output, as written.
+    output: String,
+}
 
 impl Transcript {
+    /// Prints a whole line; a streamed answer still on its line is ended first, since the
+    /// post-call hook reports a stream as its last chunk arrives.
     fn say(&self, line: String) {
+        let mut printed = self.0.lock().unwrap();
+        if !printed.output.is_empty() && !printed.output.ends_with('\n') {
+            printed.output.push('\n');
+            println!();
+        }
         println!("{line}");
-        self.0.lock().unwrap().push(line);
+        printed.output.push_str(&line);
+        printed.output.push('\n');
+        printed.lines.push(line);
+    }
+
+    /// Prints part of a line (a streamed chunk) at once.
+    fn write(&self, text: &str) -> std::io::Result<()> {
+        self.0.lock().unwrap().output.push_str(text);
+        print!("{text}");
+        std::io::stdout().flush()
+    }
+
+    /// Ends the current line, if a `write` left one open.
+    fn end_line(&self) {
+        let mut printed = self.0.lock().unwrap();
+        if !printed.output.is_empty() && !printed.output.ends_with('\n') {
+            printed.output.push('\n');
+            println!();
+        }
     }
 
     /// Every line said so far.
     pub fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().unwrap().lines.clone()
+    }
+
+    /// Everything printed so far, streamed chunks included.
+    pub fn output(&self) -> String {
+        self.0.lock().unwrap().output.clone()
     }
 }
 
@@ -99,14 +141,13 @@ pub async fn run(config: OpenAiConfig, prompt: &str) -> Result<Transcript, Box<d
 
         let mut stream = backend.chat_stream(request).await?;
         let mut streamed = String::new();
-        print!("streaming: ");
+        transcript.write("streaming: ")?;
         while let Some(chunk) = stream.next().await {
             let text = chunk?.text().unwrap_or_default().to_owned();
-            print!("{text}");
-            std::io::stdout().flush()?;
+            transcript.write(&text)?;
             streamed.push_str(&text);
         }
-        println!();
+        transcript.end_line();
         transcript.say(format!("streamed: {}", streamed.trim()));
         Ok::<_, Box<dyn Error>>(())
     })
@@ -120,11 +161,18 @@ async fn main() -> ExitCode {
     let prompt = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "What does Rust's borrow checker check?".into());
-    match run(OpenAiConfig::from_env(), &prompt).await {
-        Ok(_) => ExitCode::SUCCESS,
+    // `MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_OTLP=1` exports this backend's spans.
+    let telemetry = match traced::start(TelemetryBuilder::from_env()) {
+        Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let outcome = run(OpenAiConfig::from_env(), &prompt).await;
+    if let Err(error) = &outcome {
+        eprintln!("error: {error}");
     }
+    let export = traced::finish(telemetry);
+    traced::exit_code(outcome.is_ok(), &export)
 }

@@ -14,6 +14,9 @@
 
 #[path = "plugins/catalog.rs"]
 pub mod catalog;
+#[allow(dead_code)] // each example uses part of it
+#[path = "support/traced.rs"]
+mod traced;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,8 +128,18 @@ pub async fn run() -> Vec<String> {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
+    // `MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_CONSOLE=1` also prints the generations' spans.
+    let telemetry = match traced::start(mellea::telemetry::TelemetryBuilder::from_env()) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     for line in run().await {
         println!("{line}");
     }
+    let export = traced::finish(telemetry);
+    traced::exit_code(true, &export)
 }

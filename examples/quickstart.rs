@@ -29,6 +29,10 @@ use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+#[allow(dead_code)] // each example uses part of it
+#[path = "support/traced.rs"]
+pub(crate) mod traced;
+
 /// What happened, line by line: printed as it happens and kept for the example's test.
 #[derive(Clone, Default)]
 pub struct Transcript(Arc<Mutex<Vec<String>>>);
@@ -243,22 +247,35 @@ fn render_span(spans: &[SpanData], span: &SpanData, depth: usize, out: &mut Stri
 
 /// Runs the quickstart inside an application span, traced, and returns the span tree.
 pub async fn run_traced() -> Result<String, mellea::telemetry::TelemetryError> {
+    run_traced_with(TracingConfig::from_env()).await
+}
+
+/// [`run_traced`] with `config` instead of the process environment.
+pub async fn run_traced_with(
+    mut config: TracingConfig,
+) -> Result<String, mellea::telemetry::TelemetryError> {
     // Tracing on whatever `MELLEA_TRACES_ENABLED` says, with the environment's exporters
     // (console, OTLP) plus the tree collector.
-    let mut config = TracingConfig::from_env();
     config.enabled = true;
     let tree = SpanTree::default();
-    let telemetry = TelemetryBuilder::from_config(config)
-        .with_simple_exporter(tree.clone())
-        .install()?;
+    let telemetry =
+        traced::start(TelemetryBuilder::from_config(config).with_simple_exporter(tree.clone()))?;
     telemetry.application_span("quickstart").run(run()).await;
-    telemetry.force_flush()?;
+    // Flushes every exporter and fails if any span was lost.
+    traced::finish(telemetry)?;
     Ok(tree.render())
 }
 
 #[tokio::main]
-async fn main() -> Result<(), mellea::telemetry::TelemetryError> {
-    let tree = run_traced().await?;
-    println!("\nspans:\n{tree}");
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    match run_traced().await {
+        Ok(tree) => {
+            println!("\nspans:\n{tree}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

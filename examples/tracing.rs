@@ -18,7 +18,11 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use mellea::generation::{BackendIdentity, ChunkStream, GenerationRequest, Message, ServerAddress};
 use mellea::hooks::{GenerationOutput, Usage};
-use mellea::telemetry::Telemetry;
+use mellea::telemetry::{Telemetry, TelemetryBuilder};
+
+#[allow(dead_code)] // each example uses part of it
+#[path = "support/traced.rs"]
+mod traced;
 
 /// A stand-in for a model served by Ollama on this machine.
 pub struct Granite;
@@ -122,14 +126,26 @@ pub async fn run(telemetry: &Telemetry) -> Result<(String, String), GraniteError
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Keep the guard until the end: dropping it flushes the last spans.
-    let telemetry = mellea::telemetry::init_from_env()?;
+async fn main() -> std::process::ExitCode {
+    // Keep the guard until the end: shutting it down flushes the last spans.
+    let telemetry = match traced::start(TelemetryBuilder::from_env()) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     if !telemetry.is_enabled() {
         eprintln!("tracing is off: set MELLEA_TRACES_ENABLED=1 (and MELLEA_TRACES_CONSOLE=1)");
     }
-    let (reply, streamed) = run(&telemetry).await?;
-    println!("chat:   {reply}");
-    println!("stream: {streamed}");
-    Ok(())
+    let outcome = run(&telemetry).await;
+    match &outcome {
+        Ok((reply, streamed)) => {
+            println!("chat:   {reply}");
+            println!("stream: {streamed}");
+        }
+        Err(error) => eprintln!("error: {error}"),
+    }
+    let export = traced::finish(telemetry);
+    traced::exit_code(outcome.is_ok(), &export)
 }

@@ -1,8 +1,12 @@
 //! The `openai` and `ollama` examples run against loopback servers speaking each wire format,
-//! and fail with a message that says what to set when there is no server.
+//! fail with a message that says what to set when there is no server, and with tracing on
+//! export the real backend's spans to a loopback OTLP collector.
 //!
 //! Each example is compiled into this test as a module and its `run` function is called, so
 //! `cargo test` checks the same code `cargo run --example ...` runs.
+// Each example is compiled in as its own module tree, as in its own binary, so the examples'
+// shared `support/traced.rs` is compiled once per example.
+#![allow(clippy::duplicate_mod)]
 #![cfg(all(feature = "openai", feature = "ollama"))]
 
 #[allow(dead_code)] // `main` is the example's entry point, unused here.
@@ -11,12 +15,61 @@ mod ollama_example;
 #[allow(dead_code)]
 #[path = "../examples/openai.rs"]
 mod openai_example;
+mod otlp_collector;
 #[path = "../mellea-backends/tests/support/server.rs"]
 mod server;
+#[allow(dead_code)]
+#[path = "../examples/support/traced.rs"]
+mod traced;
 
 use mellea::backends::ollama::OllamaConfig;
 use mellea::backends::openai::OpenAiConfig;
+use mellea::telemetry::{Telemetry, TelemetryBuilder, TracingConfig};
+use otlp_collector::{Behaviour, HttpCollector};
 use server::{MockServer, Reply, closed_port};
+
+/// Traced tests install tracing process-wide: one at a time.
+static TRACED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What `MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_OTLP=1 OTEL_EXPORTER_OTLP_ENDPOINT=...` sets up
+/// in the examples' `main`.
+fn traced_to(collector: &HttpCollector) -> Telemetry {
+    let pairs = [
+        ("MELLEA_TRACES_ENABLED", "1".to_owned()),
+        ("MELLEA_TRACES_OTLP", "1".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.clone()),
+    ];
+    let config = TracingConfig::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    });
+    traced::start(TelemetryBuilder::from_config(config)).unwrap()
+}
+
+/// The names of the chat spans the collector received for the server on `port` (other tests
+/// of this binary may run untraced generations meanwhile).
+fn chat_spans_for(collector: &HttpCollector, port: u16) -> Vec<String> {
+    collector
+        .inbox
+        .spans()
+        .into_iter()
+        .filter(|(_, s)| otlp_collector::int(&s.attributes, "server.port") == Some(i64::from(port)))
+        .map(|(_, s)| s.name)
+        .collect()
+}
+
+/// No line of `output` has the hook's report glued after a streamed answer.
+fn hook_lines_start_their_line(output: &str) {
+    for line in output.lines() {
+        assert!(
+            !line.contains("[hook]") || line.starts_with("[hook]"),
+            "{output}"
+        );
+    }
+    assert!(output.contains("\nstreaming: "), "{output}");
+}
 
 const OPENAI_CHAT: &str =
     include_str!("../mellea-backends/tests/fixtures/openai/chat_completion.json");
@@ -86,6 +139,24 @@ async fn openai_example_asks_whole_then_streamed_and_its_hook_reports_each_call(
     assert_eq!(received[1].json()["stream"], true);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_example_with_tracing_on_exports_both_calls_and_keeps_its_lines_apart() {
+    let _turn = TRACED.lock().await;
+    let collector = HttpCollector::start(Behaviour::Accept).await;
+    let server = server(OPENAI_CHAT, OPENAI_STREAM, "text/event-stream").await;
+    let telemetry = traced_to(&collector);
+    let config = OpenAiConfig::new("gpt-4o-mini").with_base_url(server.url("/v1"));
+    let transcript = openai_example::run(config, "What does ownership buy Rust?")
+        .await
+        .unwrap();
+    traced::finish(telemetry).expect("every span delivered");
+    assert_eq!(
+        chat_spans_for(&collector, server.port()),
+        ["chat gpt-4o-mini", "chat gpt-4o-mini"]
+    );
+    hook_lines_start_their_line(&transcript.output());
+}
+
 #[tokio::test]
 async fn openai_example_without_a_server_or_key_fails_with_what_to_set() {
     let port = closed_port().await;
@@ -140,6 +211,25 @@ async fn ollama_example_asks_whole_then_streamed_and_its_hook_reports_each_call(
     );
     let received = server.received();
     assert_eq!(received[0].json()["options"]["num_predict"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ollama_example_with_tracing_on_exports_both_calls_and_keeps_its_lines_apart() {
+    let _turn = TRACED.lock().await;
+    let collector = HttpCollector::start(Behaviour::Accept).await;
+    let server = server(OLLAMA_CHAT, OLLAMA_STREAM, "application/x-ndjson").await;
+    let telemetry = traced_to(&collector);
+    let config =
+        OllamaConfig::new("granite4:micro").with_host(format!("127.0.0.1:{}", server.port()));
+    let transcript = ollama_example::run(config, "What is ownership in Rust?")
+        .await
+        .unwrap();
+    traced::finish(telemetry).expect("every span delivered");
+    assert_eq!(
+        chat_spans_for(&collector, server.port()),
+        ["chat granite4:micro", "chat granite4:micro"]
+    );
+    hook_lines_start_their_line(&transcript.output());
 }
 
 #[tokio::test]

@@ -1,28 +1,24 @@
 //! OTLP export end to end: a real OTLP/HTTP receiver on loopback, inside the test, decodes
 //! what arrives with the official protobuf types; and with no collector listening,
-//! generations are unaffected, nothing panics, and memory stays bounded by the batch queue.
+//! generations are unaffected, nothing panics, memory stays bounded by the batch queue, and
+//! `shutdown()` says how many spans were lost.
 //!
 //! This binary counts live heap bytes with its own global allocator; its tests take turns so
 //! that the count belongs to one test.
 
 mod echo_backend;
-mod telemetry_support;
+mod otlp_collector;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use echo_backend::Echo;
 use mellea::generation::{GenerationRequest, Message};
-use mellea::telemetry::{TelemetryBuilder, TracingConfig};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use mellea::telemetry::{TelemetryBuilder, TelemetryError, TracingConfig};
+use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind};
-use prost::Message as _;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use otlp_collector::{Behaviour, HttpCollector, int, string, value};
 
 // ---- Live heap bytes -------------------------------------------------------------------------
 
@@ -63,126 +59,6 @@ static ALLOCATOR: LiveBytes = LiveBytes;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-// ---- A minimal OTLP/HTTP receiver --------------------------------------------------------------
-
-/// One export request as it arrived.
-struct Received {
-    path: String,
-    content_type: String,
-    request: ExportTraceServiceRequest,
-}
-
-/// Accepts OTLP/HTTP protobuf exports on 127.0.0.1 and decodes them.
-struct Receiver {
-    endpoint: String,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let sink = received.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let sink = sink.clone();
-                tokio::spawn(async move {
-                    let _ = serve(socket, sink).await;
-                });
-            }
-        });
-        Self { endpoint, received }
-    }
-
-    fn spans(&self) -> Vec<(String, Span)> {
-        let mut out = Vec::new();
-        for received in self.received.lock().unwrap().iter() {
-            for resource_spans in &received.request.resource_spans {
-                for scope_spans in &resource_spans.scope_spans {
-                    let scope = scope_spans.scope.as_ref().map(|s| s.name.clone());
-                    for span in &scope_spans.spans {
-                        out.push((scope.clone().unwrap_or_default(), span.clone()));
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Serves HTTP/1.1 requests on one connection until the client closes it.
-async fn serve(
-    socket: tokio::net::TcpStream,
-    sink: Arc<Mutex<Vec<Received>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).await? == 0 {
-            return Ok(());
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        let mut headers = HashMap::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length: usize = headers
-            .get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let request = ExportTraceServiceRequest::decode(body.as_slice())
-            .expect("the body is an OTLP protobuf export request");
-        sink.lock().unwrap().push(Received {
-            path,
-            content_type: headers.get("content-type").cloned().unwrap_or_default(),
-            request,
-        });
-        write
-            .write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n",
-            )
-            .await?;
-    }
-}
-
-fn value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v: &AnyValue| v.value.as_ref())
-}
-
-fn string(attributes: &[KeyValue], key: &str) -> Option<String> {
-    match value(attributes, key)? {
-        any_value::Value::StringValue(s) => Some(s.clone()),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
-fn int(attributes: &[KeyValue], key: &str) -> Option<i64> {
-    match value(attributes, key)? {
-        any_value::Value::IntValue(i) => Some(*i),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
 fn lookup(pairs: Vec<(&'static str, String)>) -> TracingConfig {
     TracingConfig::from_lookup(move |name| {
         pairs
@@ -199,7 +75,7 @@ fn hello() -> GenerationRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_reach_a_real_otlp_http_receiver_with_names_attributes_and_parents() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let receiver = Receiver::start().await;
+    let receiver = HttpCollector::start(Behaviour::Accept).await;
     let config = lookup(vec![
         ("MELLEA_TRACES_ENABLED", "1".into()),
         ("MELLEA_TRACES_OTLP", "true".into()),
@@ -234,27 +110,28 @@ async fn spans_reach_a_real_otlp_http_receiver_with_names_attributes_and_parents
     assert!(failed.is_err());
 
     // The batch processor's export blocks its caller: shut down off the async workers.
-    tokio::task::spawn_blocking(move || telemetry.shutdown())
+    let stats = tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
         .unwrap()
         .expect("the receiver accepted every export");
+    assert_eq!(
+        (stats.handed, stats.exported, stats.failed, stats.dropped),
+        (3, 3, 0, 0),
+        "{stats:?}"
+    );
 
-    let received = receiver.received.lock().unwrap().len();
-    assert!(received >= 1);
-    {
-        let all = receiver.received.lock().unwrap();
-        for r in all.iter() {
-            assert_eq!(r.path, "/v1/traces");
-            assert_eq!(r.content_type, "application/x-protobuf");
-            let resource = r.request.resource_spans[0].resource.as_ref().unwrap();
-            assert_eq!(
-                string(&resource.attributes, "service.name").as_deref(),
-                Some("otlp-test-service")
-            );
-        }
-    }
+    assert!(receiver.inbox.requests() >= 1);
+    receiver.inbox.each(|r| {
+        assert_eq!(r.path, "/v1/traces");
+        assert_eq!(r.headers["content-type"], "application/x-protobuf");
+        let resource = r.request.resource_spans[0].resource.as_ref().unwrap();
+        assert_eq!(
+            string(&resource.attributes, "service.name").as_deref(),
+            Some("otlp-test-service")
+        );
+    });
 
-    let spans = receiver.spans();
+    let spans = receiver.inbox.spans();
     assert_eq!(
         spans.len(),
         3,
@@ -326,10 +203,7 @@ async fn spans_reach_a_real_otlp_http_receiver_with_names_attributes_and_parents
 async fn with_the_collector_down_generations_are_unaffected_and_memory_stays_bounded() {
     let _turn = ONE_AT_A_TIME.lock().await;
     // A port nobody listens on.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = otlp_collector::closed_port();
     let telemetry = TelemetryBuilder::new()
         .with_otlp_endpoint(format!("http://127.0.0.1:{port}/v1/traces"))
         .with_otlp_timeout(Duration::from_millis(200))
@@ -374,16 +248,68 @@ async fn with_the_collector_down_generations_are_unaffected_and_memory_stays_bou
     assert_eq!(echo.calls(), 500 + MORE as u32);
     assert_eq!(telemetry.backend_plugin().unwrap().open_spans(), 0);
 
-    // Shutting down with the collector down reports the failure instead of panicking.
+    // Shutting down with the collector down reports the loss instead of panicking: every
+    // span is accounted for, as failed or as dropped because the queue was full.
     let shutdown = tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
         .expect("shutdown does not panic");
-    if let Err(error) = shutdown {
-        assert!(
-            error
-                .to_string()
-                .contains("exporting the last spans failed"),
-            "{error}"
-        );
+    match shutdown {
+        Err(TelemetryError::Undelivered { stats, .. }) => {
+            assert_eq!(stats.exported, 0, "{stats:?}");
+            assert_eq!(stats.failed + stats.dropped, 500 + MORE as u64, "{stats:?}");
+            assert!(stats.dropped > 0, "{stats:?}");
+            assert!(
+                stats
+                    .last_failure
+                    .as_deref()
+                    .is_some_and(|c| c.contains("cannot connect")),
+                "{stats:?}"
+            );
+        }
+        other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_and_gzip_reach_the_collector_and_a_base_endpoint_with_the_path_is_not_doubled() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let receiver = HttpCollector::start(Behaviour::Accept).await;
+    let config = lookup(vec![
+        ("MELLEA_TRACES_ENABLED", "1".into()),
+        ("MELLEA_TRACES_OTLP", "true".into()),
+        // What Phoenix prints: the full traces URL, given as the base endpoint.
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{}/v1/traces", receiver.endpoint),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-mlflow-experiment-id=42, authorization=Bearer%20abc".into(),
+        ),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
+    ]);
+    let telemetry = TelemetryBuilder::from_config(config)
+        .for_session("otlp-headers")
+        .install()
+        .unwrap();
+    assert_eq!(telemetry.warnings().len(), 1, "{:?}", telemetry.warnings());
+    assert!(
+        telemetry.warnings()[0].contains("did you mean OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?"),
+        "{:?}",
+        telemetry.warnings()
+    );
+    mellea::session::in_session("otlp-headers", Echo::new().generate(hello()))
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .unwrap()
+        .expect("delivered");
+    assert_eq!(receiver.inbox.spans().len(), 1);
+    receiver.inbox.each(|r| {
+        assert_eq!(r.path, "/v1/traces");
+        assert_eq!(r.headers["content-encoding"], "gzip");
+        assert_eq!(r.headers["x-mlflow-experiment-id"], "42");
+        assert_eq!(r.headers["authorization"], "Bearer abc");
+    });
 }

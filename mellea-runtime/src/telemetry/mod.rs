@@ -16,10 +16,16 @@
 //! (tracers `mellea.backend` and `mellea.application`, resource `service.name` from
 //! `OTEL_SERVICE_NAME`, default `mellea`), adds the exporters the environment asks for
 //! (`MELLEA_TRACES_CONSOLE`, `MELLEA_TRACES_OTLP` with `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
-//! `OTEL_EXPORTER_OTLP_ENDPOINT`), and registers the [`BackendTracingPlugin`] in the
-//! process-wide plugin registry. It does not touch OpenTelemetry's global tracer provider:
-//! spans of other libraries still nest with ours through the shared context. See
-//! [`TracingConfig`] for every variable.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, over HTTP or gRPC), and registers the
+//! [`BackendTracingPlugin`] in the process-wide plugin registry. It does not touch
+//! OpenTelemetry's global tracer provider: spans of other libraries still nest with ours
+//! through the shared context. See [`TracingConfig`] for every variable.
+//!
+//! No span is lost without a word: every exporter added here is counted ([`Telemetry::stats`]),
+//! the first failed export and the first span dropped from a full batch queue are logged at
+//! WARN with the endpoint and what to check (then at most once a minute), and
+//! [`Telemetry::shutdown`] returns [`TelemetryError::Undelivered`] unless every span was
+//! delivered.
 //!
 //! Applications that configure OpenTelemetry themselves use [`TelemetryBuilder`]: their own
 //! exporters or span processors, or their own provider, and optionally a registration scoped
@@ -30,8 +36,13 @@ mod application;
 pub mod attributes;
 mod config;
 mod console;
+mod export;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod otlp_env;
 mod plugin;
 mod propagate;
+mod redact;
 pub mod semconv;
 
 use std::borrow::Cow;
@@ -43,21 +54,30 @@ use std::time::Duration;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
-    SpanProcessor, TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT,
+    OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT, OTEL_BSP_SCHEDULE_DELAY_DEFAULT, SdkTracer, SdkTracerProvider,
+    SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
 pub use application::ApplicationSpan;
 pub use config::{
-    CAPTURE_MESSAGE_CONTENT_ENV, DEFAULT_SERVICE_NAME, OTLP_ENDPOINT_ENV, OTLP_PROTOCOL_ENV,
-    OTLP_PROTOCOL_HTTP_PROTOBUF, OTLP_TRACES_ENDPOINT_ENV, OTLP_TRACES_PROTOCOL_ENV,
-    SERVICE_NAME_ENV, TRACES_CONSOLE_ENV, TRACES_CONTENT_ENV, TRACES_ENABLED_ENV, TRACES_OTLP_ENV,
-    TracingConfig, truthy,
+    BSP_EXPORT_TIMEOUT_ENV, BSP_MAX_EXPORT_BATCH_SIZE_ENV, BSP_MAX_QUEUE_SIZE_ENV,
+    BSP_SCHEDULE_DELAY_ENV, BatchConfigFromEnv, CAPTURE_MESSAGE_CONTENT_ENV, DEFAULT_SERVICE_NAME,
+    OTLP_COMPRESSION_ENV, OTLP_ENDPOINT_ENV, OTLP_HEADERS_ENV, OTLP_PROTOCOL_ENV,
+    OTLP_PROTOCOL_HTTP_PROTOBUF, OTLP_TIMEOUT_ENV, OTLP_TRACES_COMPRESSION_ENV,
+    OTLP_TRACES_ENDPOINT_ENV, OTLP_TRACES_HEADERS_ENV, OTLP_TRACES_PROTOCOL_ENV,
+    OTLP_TRACES_TIMEOUT_ENV, OtlpProtocol, SERVICE_NAME_ENV, TRACES_CONSOLE_ENV,
+    TRACES_CONTENT_ENV, TRACES_ENABLED_ENV, TRACES_OTLP_ENV, TracingConfig, truthy,
 };
 pub use console::ConsoleSpanExporter;
+pub use export::ExportStats;
 pub use plugin::BackendTracingPlugin;
 pub use propagate::{Propagated, propagate};
+pub use redact::redact_userinfo;
+
+use export::{BoundedQueue, CountingExporter, Pipeline, PipelineKind};
 
 use crate::error::RegistrationError;
 use crate::plugin::{Registration, global};
@@ -87,6 +107,24 @@ pub enum TelemetryError {
     /// Flushing or shutting down the tracer provider failed.
     #[error("exporting the last spans failed: {0}; some spans may not have reached the exporter")]
     Export(String),
+    /// Some spans were not delivered: dropped because a batch queue was full, refused by the
+    /// collector, or not confirmed within the wait.
+    #[error(
+        "{lost} span(s) were not delivered ({stats}); waited up to {wait:?} for the exports",
+        lost = .stats.lost() + .stats.queued + .stats.in_flight()
+    )]
+    Undelivered {
+        /// What the exporters did with every span handed to them.
+        stats: ExportStats,
+        /// How long flushing or shutting down waited for exports.
+        wait: Duration,
+    },
+}
+
+impl TelemetryError {
+    fn export(error: OTelSdkError) -> Self {
+        Self::Export(redact_userinfo(&error.to_string()).into_owned())
+    }
 }
 
 /// The `mellea.backend` tracer of `provider`.
@@ -132,9 +170,16 @@ pub(crate) fn active_application_tracer() -> Option<SdkTracer> {
 }
 
 type ProviderStep =
-    Box<dyn FnOnce(TracerProviderBuilder, &BatchSettings) -> TracerProviderBuilder + Send>;
+    Box<dyn FnOnce(TracerProviderBuilder, &mut Pipelines) -> TracerProviderBuilder + Send>;
 
-/// Overrides of the SDK's batch processor settings (whose defaults come from `OTEL_BSP_*`).
+/// How long one OTLP export request may take when nothing says otherwise (the OTLP default).
+const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Added to the export timeout when flushing and shutting down wait for exports, so that an
+/// export that times out is still counted as failed rather than left unconfirmed.
+const WAIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Overrides of the batch processor settings, by the builder or `OTEL_BSP_*`.
 #[derive(Clone, Copy, Debug, Default)]
 struct BatchSettings {
     max_queue_size: Option<usize>,
@@ -142,22 +187,76 @@ struct BatchSettings {
     scheduled_delay: Option<Duration>,
 }
 
-impl BatchSettings {
-    fn processor(&self, exporter: impl SpanExporter + 'static) -> BatchSpanProcessor {
-        let mut config = BatchConfigBuilder::default();
-        if let Some(size) = self.max_queue_size {
-            config = config.with_max_queue_size(size);
-        }
-        if let Some(size) = self.max_export_batch_size {
-            config = config.with_max_export_batch_size(size);
-        }
-        if let Some(delay) = self.scheduled_delay {
-            config = config.with_scheduled_delay(delay);
-        }
-        BatchSpanProcessor::builder(exporter)
-            .with_batch_config(config.build())
-            .build()
+/// Builds the accounted pipelines of one installation and keeps their counts.
+struct Pipelines {
+    batch: BatchSettings,
+    /// How long flushing and shutting down wait for the exports.
+    wait: Duration,
+    all: Vec<Arc<Pipeline>>,
+}
+
+impl Pipelines {
+    fn max_queue_size(&self) -> usize {
+        self.batch
+            .max_queue_size
+            .unwrap_or(OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT)
+            .max(1)
     }
+
+    fn new_pipeline(
+        &mut self,
+        destination: impl Into<String>,
+        kind: PipelineKind,
+        batched: bool,
+        request_timeout: Option<Duration>,
+        transport_error: Option<Arc<Mutex<Option<String>>>>,
+    ) -> Arc<Pipeline> {
+        let max_queue = batched.then(|| self.max_queue_size());
+        let pipeline = Pipeline::new(
+            destination,
+            kind,
+            max_queue,
+            request_timeout,
+            transport_error,
+        );
+        self.all.push(pipeline.clone());
+        pipeline
+    }
+
+    /// A batch processor exporting with `exporter`, counted as `pipeline`.
+    fn batch(
+        &self,
+        exporter: impl SpanExporter + 'static,
+        pipeline: Arc<Pipeline>,
+    ) -> BoundedQueue<BatchSpanProcessor> {
+        // Every setting is passed explicitly: they were read (and checked) through the same
+        // lookup as the rest of the configuration, which need not be the process environment
+        // the SDK's own defaults come from.
+        let queue = self.max_queue_size();
+        let config = BatchConfigBuilder::default()
+            .with_max_queue_size(queue)
+            .with_max_export_batch_size(
+                self.batch
+                    .max_export_batch_size
+                    .unwrap_or(OTEL_BSP_MAX_EXPORT_BATCH_SIZE_DEFAULT)
+                    .clamp(1, queue),
+            )
+            .with_scheduled_delay(
+                self.batch
+                    .scheduled_delay
+                    .unwrap_or(OTEL_BSP_SCHEDULE_DELAY_DEFAULT),
+            )
+            .build();
+        let processor =
+            BatchSpanProcessor::builder(CountingExporter::new(exporter, pipeline.clone()))
+                .with_batch_config(config)
+                .build();
+        BoundedQueue::new(processor, pipeline, self.wait)
+    }
+}
+
+fn type_name_of<T>(_: &T) -> &'static str {
+    std::any::type_name::<T>()
 }
 
 /// Configures tracing: what the environment says plus the application's own choices.
@@ -183,6 +282,7 @@ pub struct TelemetryBuilder {
     steps: Vec<ProviderStep>,
     batch: BatchSettings,
     otlp_timeout: Option<Duration>,
+    export_timeout: Option<Duration>,
     console: Option<ConsoleSpanExporter>,
     session: Option<String>,
     plugin_name: Option<String>,
@@ -227,6 +327,7 @@ impl TelemetryBuilder {
             steps: Vec::new(),
             batch: BatchSettings::default(),
             otlp_timeout: None,
+            export_timeout: None,
             console: None,
             session: None,
             plugin_name: None,
@@ -238,24 +339,42 @@ impl TelemetryBuilder {
         &self.config
     }
 
-    /// Exports each span as it ends, on the thread that ends it (tests, debugging).
+    /// Exports each span as it ends, on the thread that ends it (tests, debugging). What it
+    /// exports is counted in [`Telemetry::stats`].
     pub fn with_simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        self.steps.push(Box::new(move |builder, _| {
-            builder.with_simple_exporter(exporter)
-        }));
-        self
-    }
-
-    /// Exports spans in batches from a background thread (production).
-    pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.steps
-            .push(Box::new(move |builder, batch: &BatchSettings| {
-                builder.with_span_processor(batch.processor(exporter))
+            .push(Box::new(move |builder, pipelines: &mut Pipelines| {
+                let pipeline = pipelines.new_pipeline(
+                    type_name_of(&exporter),
+                    PipelineKind::Other,
+                    false,
+                    None,
+                    None,
+                );
+                builder.with_simple_exporter(CountingExporter::new(exporter, pipeline))
             }));
         self
     }
 
-    /// Adds a span processor of the application's own.
+    /// Exports spans in batches from a background thread (production). What it exports and
+    /// drops is counted in [`Telemetry::stats`].
+    pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.steps
+            .push(Box::new(move |builder, pipelines: &mut Pipelines| {
+                let pipeline = pipelines.new_pipeline(
+                    type_name_of(&exporter),
+                    PipelineKind::Other,
+                    true,
+                    None,
+                    None,
+                );
+                builder.with_span_processor(pipelines.batch(exporter, pipeline))
+            }));
+        self
+    }
+
+    /// Adds a span processor of the application's own (not counted in
+    /// [`Telemetry::stats`]: only the processor knows what it does with spans).
     pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
         self.steps.push(Box::new(move |builder, _| {
             builder.with_span_processor(processor)
@@ -293,18 +412,34 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Exports by OTLP/HTTP (protobuf) to `endpoint`, used as given (e.g.
-    /// `http://localhost:4318/v1/traces`).
+    /// Exports by OTLP to `endpoint`, used as given (e.g. `http://localhost:4318/v1/traces`
+    /// for OTLP/HTTP, `http://localhost:4317` for gRPC).
     pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.config.otlp = true;
         self.config.otlp_endpoint = Some(endpoint.into());
         self
     }
 
-    /// How long one OTLP export request may take (default: `OTEL_EXPORTER_OTLP_TIMEOUT`, else
-    /// 10 s).
+    /// Exports by OTLP with `protocol` (overriding `OTEL_EXPORTER_OTLP_PROTOCOL`).
+    pub fn with_otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.config.otlp_transport = protocol;
+        self.config.otlp_protocol = Some(protocol.as_str().to_owned());
+        self
+    }
+
+    /// How long one OTLP export request may take (default: `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`,
+    /// else `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10 s).
     pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
         self.otlp_timeout = Some(timeout);
+        self
+    }
+
+    /// How long [`Telemetry::force_flush`] and [`Telemetry::shutdown`] (and dropping the
+    /// guard) wait for the exports they trigger (default: `OTEL_BSP_EXPORT_TIMEOUT`, else the
+    /// OTLP export timeout plus one second, so that an export that times out is still counted
+    /// as failed).
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = Some(timeout);
         self
     }
 
@@ -358,7 +493,12 @@ impl TelemetryBuilder {
     /// one lives, installing again returns a handle to it and this builder is not used.
     pub fn install(self) -> Result<Telemetry, TelemetryError> {
         if !self.config.enabled {
-            return Ok(Telemetry::disabled(self.config));
+            // A mistyped `MELLEA_TRACES_ENABLED` is exactly when the warning matters.
+            let mut warnings = Vec::new();
+            for problem in self.config.warnings() {
+                warn(&mut warnings, problem.clone());
+            }
+            return Ok(Telemetry::disabled(self.config, warnings));
         }
         match self.session.clone() {
             Some(session) => {
@@ -421,7 +561,31 @@ impl TelemetryBuilder {
     /// Builds the provider and the plugin; registers nothing.
     fn build(self, plugin_name: String) -> Inner {
         let mut warnings = Vec::new();
-        let batch = self.batch;
+        for problem in self.config.warnings() {
+            warn(&mut warnings, problem.clone());
+        }
+        let from_env = self.config.batch;
+        let batch = BatchSettings {
+            max_queue_size: self.batch.max_queue_size.or(from_env.max_queue_size),
+            max_export_batch_size: self
+                .batch
+                .max_export_batch_size
+                .or(from_env.max_export_batch_size),
+            scheduled_delay: self.batch.scheduled_delay.or(from_env.scheduled_delay),
+        };
+        let request_timeout = self
+            .otlp_timeout
+            .or(self.config.otlp_timeout)
+            .unwrap_or(DEFAULT_EXPORT_TIMEOUT);
+        let wait = self
+            .export_timeout
+            .or(from_env.export_timeout)
+            .unwrap_or(request_timeout + WAIT_GRACE);
+        let mut pipelines = Pipelines {
+            batch,
+            wait,
+            all: Vec::new(),
+        };
         let (provider, owns_provider) = match self.provider {
             Some(provider) => {
                 if self.config.console || self.config.otlp || !self.steps.is_empty() {
@@ -444,17 +608,24 @@ impl TelemetryBuilder {
                     builder = add_otlp(
                         builder,
                         &self.config,
-                        self.otlp_timeout,
-                        &batch,
+                        request_timeout,
+                        &mut pipelines,
                         &mut warnings,
                     );
                 }
                 if self.config.console {
                     let console = self.console.unwrap_or_default();
-                    builder = builder.with_span_processor(batch.processor(console));
+                    let pipeline = pipelines.new_pipeline(
+                        "the console",
+                        PipelineKind::Other,
+                        true,
+                        None,
+                        None,
+                    );
+                    builder = builder.with_span_processor(pipelines.batch(console, pipeline));
                 }
                 for step in self.steps {
-                    builder = step(builder, &batch);
+                    builder = step(builder, &mut pipelines);
                 }
                 (builder.build(), true)
             }
@@ -467,6 +638,8 @@ impl TelemetryBuilder {
             id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
             config: self.config,
             warnings,
+            pipelines: pipelines.all,
+            wait,
             application_tracer: Some(application_tracer(&provider)),
             provider: Some(provider),
             owns_provider,
@@ -487,44 +660,73 @@ fn warn(warnings: &mut Vec<String>, message: String) {
 fn add_otlp(
     builder: TracerProviderBuilder,
     config: &TracingConfig,
-    timeout: Option<Duration>,
-    batch: &BatchSettings,
+    timeout: Duration,
+    pipelines: &mut Pipelines,
     warnings: &mut Vec<String>,
 ) -> TracerProviderBuilder {
-    use opentelemetry_otlp::{Protocol, WithExportConfig as _};
-
-    let Some(endpoint) = &config.otlp_endpoint else {
-        warn(warnings, no_endpoint_warning());
-        return builder;
+    let mut protocol = config.otlp_transport;
+    if protocol == OtlpProtocol::HttpJson && !cfg!(feature = "otlp-json") {
+        warn(
+            warnings,
+            "OTLP protocol http/json was asked for, but mellea was built without its \
+             `otlp-json` cargo feature; exporting with http/protobuf to the same endpoint \
+             instead (OTLP/HTTP collectors accept both). Enable the feature to send JSON."
+                .to_owned(),
+        );
+        protocol = OtlpProtocol::HttpProtobuf;
+    }
+    let endpoint = match &config.otlp_endpoint {
+        Some(endpoint) => endpoint.trim().to_owned(),
+        None => {
+            let default = protocol.default_endpoint();
+            warn(warnings, no_endpoint_warning(Some(default)));
+            default.to_owned()
+        }
     };
-    if let Some(protocol) = config
-        .otlp_protocol
-        .as_deref()
-        .filter(|p| !p.eq_ignore_ascii_case(OTLP_PROTOCOL_HTTP_PROTOBUF))
-    {
+    let shown = redact_userinfo(&endpoint).into_owned();
+    if !otlp_env::is_http_url(&endpoint) {
         warn(
             warnings,
             format!(
-                "OTLP protocol `{protocol}` is not supported; exporting with http/protobuf. \
-                 Point the endpoint at the collector's OTLP/HTTP port (usually 4318)."
+                "Failed to initialize OTLP trace exporter: the endpoint `{shown}` is not an \
+                 http:// or https:// URL with a host. Spans will not be exported via OTLP."
             ),
         );
+        return builder;
     }
-    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(endpoint.clone());
-    if let Some(timeout) = timeout {
-        exporter = exporter.with_timeout(timeout);
-    }
-    match exporter.build() {
-        Ok(exporter) => builder.with_span_processor(batch.processor(exporter)),
+    let destination = format!("{shown} (OTLP {})", protocol.as_str());
+    let transport_error = Arc::default();
+    let built = otlp::exporter(otlp::OtlpSettings {
+        protocol,
+        endpoint: &endpoint,
+        timeout,
+        headers: &config.otlp_headers,
+        gzip: config.otlp_gzip,
+        transport_error: Arc::clone(&transport_error),
+    });
+    match built {
+        Ok(exporter) => {
+            let kind = if protocol == OtlpProtocol::Grpc {
+                PipelineKind::OtlpGrpc
+            } else {
+                PipelineKind::OtlpHttp
+            };
+            let pipeline = pipelines.new_pipeline(
+                destination,
+                kind,
+                true,
+                Some(timeout),
+                Some(transport_error),
+            );
+            builder.with_span_processor(pipelines.batch(exporter, pipeline))
+        }
         Err(error) => {
             warn(
                 warnings,
                 format!(
-                    "Failed to initialize OTLP trace exporter: {error}. Spans will not be \
-                     exported via OTLP."
+                    "Failed to initialize OTLP trace exporter for {destination}: {}. Spans \
+                     will not be exported via OTLP.",
+                    redact_userinfo(&error)
                 ),
             );
             builder
@@ -536,12 +738,12 @@ fn add_otlp(
 fn add_otlp(
     builder: TracerProviderBuilder,
     config: &TracingConfig,
-    _timeout: Option<Duration>,
-    _batch: &BatchSettings,
+    _timeout: Duration,
+    _pipelines: &mut Pipelines,
     warnings: &mut Vec<String>,
 ) -> TracerProviderBuilder {
     if config.otlp_endpoint.is_none() {
-        warn(warnings, no_endpoint_warning());
+        warn(warnings, no_endpoint_warning(None));
     }
     warn(
         warnings,
@@ -552,10 +754,13 @@ fn add_otlp(
     builder
 }
 
-fn no_endpoint_warning() -> String {
+fn no_endpoint_warning(default: Option<&str>) -> String {
+    let meanwhile = default
+        .map(|d| format!("; exporting to the default {d} meanwhile"))
+        .unwrap_or_default();
     format!(
         "OTLP trace exporter is enabled ({TRACES_OTLP_ENV}=true) but no endpoint is configured. \
-         Set {OTLP_TRACES_ENDPOINT_ENV} or {OTLP_ENDPOINT_ENV} to export spans."
+         Set {OTLP_TRACES_ENDPOINT_ENV} or {OTLP_ENDPOINT_ENV} to export spans{meanwhile}."
     )
 }
 
@@ -564,6 +769,10 @@ struct Inner {
     id: u64,
     config: TracingConfig,
     warnings: Vec<String>,
+    /// The accounted exporters.
+    pipelines: Vec<Arc<Pipeline>>,
+    /// How long flushing and shutting down wait for exports.
+    wait: Duration,
     provider: Option<SdkTracerProvider>,
     owns_provider: bool,
     plugin: Option<Arc<BackendTracingPlugin>>,
@@ -575,7 +784,7 @@ struct Inner {
 impl Inner {
     /// Unregisters the plugin, then flushes and (if it built the provider) shuts the provider
     /// down. Idempotent.
-    fn teardown(&mut self) -> Result<(), TelemetryError> {
+    fn teardown(&mut self) -> Result<ExportStats, TelemetryError> {
         if self.global {
             let mut installed = GLOBAL_INSTALL
                 .lock()
@@ -599,14 +808,28 @@ impl Inner {
             }
         }
         let Some(provider) = self.provider.take() else {
-            return Ok(());
+            return Ok(ExportStats::sum(&self.pipelines));
         };
         let result = if self.owns_provider {
-            provider.shutdown()
+            provider.shutdown_with_timeout(self.wait)
         } else {
             provider.force_flush()
         };
-        result.map_err(|e| TelemetryError::Export(e.to_string()))
+        self.outcome(result)
+    }
+
+    /// The truth about the exports so far: an error unless every span handed to an accounted
+    /// exporter was delivered, then whatever the SDK said.
+    fn outcome(&self, result: Result<(), OTelSdkError>) -> Result<ExportStats, TelemetryError> {
+        let stats = ExportStats::sum(&self.pipelines);
+        if !stats.all_delivered() {
+            return Err(TelemetryError::Undelivered {
+                stats,
+                wait: self.wait,
+            });
+        }
+        result.map_err(TelemetryError::export)?;
+        Ok(stats)
     }
 }
 
@@ -633,6 +856,7 @@ impl fmt::Debug for Telemetry {
             .field("enabled", &self.is_enabled())
             .field("config", &self.inner.config)
             .field("warnings", &self.inner.warnings)
+            .field("exporters", &self.inner.pipelines)
             .finish()
     }
 }
@@ -643,12 +867,14 @@ impl Telemetry {
         TelemetryBuilder::new()
     }
 
-    fn disabled(config: TracingConfig) -> Self {
+    fn disabled(config: TracingConfig, warnings: Vec<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
                 config,
-                warnings: Vec::new(),
+                warnings,
+                pipelines: Vec::new(),
+                wait: Duration::ZERO,
                 provider: None,
                 owns_provider: false,
                 plugin: None,
@@ -703,23 +929,40 @@ impl Telemetry {
         }
     }
 
-    /// Exports every finished span now.
-    pub fn force_flush(&self) -> Result<(), TelemetryError> {
+    /// Exports every finished span now, waiting for the exports up to the export timeout
+    /// (see [`TelemetryBuilder::with_export_timeout`]).
+    ///
+    /// [`TelemetryError::Undelivered`] if any span handed to an exporter so far was dropped,
+    /// failed, or is still unconfirmed (the counts are cumulative since installation).
+    pub fn force_flush(&self) -> Result<ExportStats, TelemetryError> {
         match &self.inner.provider {
-            Some(provider) => provider
-                .force_flush()
-                .map_err(|e| TelemetryError::Export(e.to_string())),
-            None => Ok(()),
+            Some(provider) => self.inner.outcome(provider.force_flush()),
+            None => Ok(ExportStats::default()),
         }
     }
 
-    /// Tears tracing down now, reporting export failures (dropping the guard does the same
-    /// but can only log them). If other handles to this setup exist, only this handle is
-    /// released.
-    pub fn shutdown(self) -> Result<(), TelemetryError> {
+    /// What the exporters did with the spans handed to them so far: exported, failed (with
+    /// the last failure's cause), dropped because the batch queue was full, still queued.
+    ///
+    /// Covers the exporters added by the environment and by the builder's `with_*_exporter`
+    /// methods; not span processors added with `with_span_processor` or a provider supplied
+    /// with `with_provider`.
+    pub fn stats(&self) -> ExportStats {
+        ExportStats::sum(&self.inner.pipelines)
+    }
+
+    /// Tears tracing down now and says whether every span was delivered (dropping the guard
+    /// does the same but can only log the outcome, at WARN). If other handles to this setup
+    /// exist, only this handle is released (and the counts so far are returned).
+    ///
+    /// `Ok` with the counts only when every span handed to an exporter was delivered;
+    /// [`TelemetryError::Undelivered`] with the counts and the last failure otherwise. Waits
+    /// for the last exports up to the export timeout (see
+    /// [`TelemetryBuilder::with_export_timeout`]), never longer.
+    pub fn shutdown(self) -> Result<ExportStats, TelemetryError> {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => inner.teardown(),
-            Err(_shared) => Ok(()),
+            Err(shared) => Ok(ExportStats::sum(&shared.pipelines)),
         }
     }
 }

@@ -1,0 +1,48 @@
+//! What every example does around its work: warnings printed to stderr, tracing set up as the
+//! environment says, and at the end an honest account of what became of the spans.
+//!
+//! ```sh
+//! MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_OTLP=1 OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
+//!     cargo run --example <name>
+//! ```
+
+use std::process::ExitCode;
+
+use mellea::telemetry::{ExportStats, Telemetry, TelemetryBuilder, TelemetryError};
+
+/// Prints WARN events, mellea's and the OpenTelemetry SDK's (a failed export, a full queue, a
+/// malformed variable), to stderr. Does nothing if the program already has a subscriber.
+pub fn print_warnings() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .without_time()
+        .try_init();
+}
+
+/// Prints warnings to stderr and installs `builder` (usually `TelemetryBuilder::from_env()`).
+pub fn start(builder: TelemetryBuilder) -> Result<Telemetry, TelemetryError> {
+    print_warnings();
+    builder.install()
+}
+
+/// Shuts tracing down, flushing the last spans, and says on stderr what became of them.
+pub fn finish(telemetry: Telemetry) -> Result<ExportStats, TelemetryError> {
+    let enabled = telemetry.is_enabled();
+    let outcome = telemetry.shutdown();
+    match &outcome {
+        Ok(stats) if enabled => eprintln!("tracing: {} span(s) exported", stats.exported),
+        Ok(_) => {}
+        Err(error) => eprintln!("tracing: {error}"),
+    }
+    outcome
+}
+
+/// Success only when the work succeeded and no span was lost.
+pub fn exit_code(work_succeeded: bool, export: &Result<ExportStats, TelemetryError>) -> ExitCode {
+    if work_succeeded && export.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
