@@ -200,3 +200,25 @@ async fn without_a_limit_variable_captured_content_has_a_safe_default_cap() {
         config.content_value_limit
     );
 }
+
+#[test]
+fn a_malformed_limit_variable_is_named_in_a_warning_and_the_next_one_applies() {
+    let config = env(&[
+        ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "lots"),
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+    ]);
+    assert_eq!(config.content_value_limit, 64);
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT=`lots`"),
+        "{warnings:?}"
+    );
+
+    let config = env(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")]);
+    assert_eq!(
+        config.content_value_limit,
+        mellea::telemetry::attributes::DEFAULT_CONTENT_VALUE_LIMIT
+    );
+    assert!(config.warnings()[0].contains("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=`-1`"));
+}
