@@ -37,6 +37,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let user_impl = expand::user_impl(&block);
     let plugin_impl = validate::check_inherent(&block, &mut errors).then(|| {
         let handlers = validate::collect_handlers(&block, &mut errors);
+        validate::check_plugin_on_error(&plugin_args, &handlers, &mut errors);
         expand::plugin_impl(&block, &plugin_args, &handlers)
     });
     let errors = errors.to_compile_errors();
@@ -100,7 +101,7 @@ mod tests {
         assert!(text.contains("10i32"));
         assert!(text.contains("GenerationPreCall , Self"));
         assert!(text.contains("PluginMode :: Transform"));
-        assert!(text.contains("Some (3i32)"));
+        assert!(text.contains("with_priority (3i32)"));
         assert!(text.contains("Self :: scrub"));
     }
 
