@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use echo_backend::{EchoError, Echo};
+use echo_backend::{Echo, EchoError};
 use mellea::generation::{GenerationRequest, Message};
-use mellea::hooks::{
-    GenerationPreCall, SessionPostInit, SessionPreInit, SessionPreInitPatch,
-};
+use mellea::hooks::{GenerationPreCall, SessionPostInit, SessionPreInit, SessionPreInitPatch};
 use mellea::plugin::{
     HandlerOptions, HookAction, HookFn, HookResult, OnError, Plugin, PluginHooks, PluginMode,
     PluginRegistry, PluginStats, Registration,
@@ -213,7 +211,11 @@ async fn ignore_logs_counts_and_goes_on_in_every_mode() {
                 case.dispatch().await.expect(&what);
 
                 assert_eq!(case.log.entries(), ["next", "next"], "{what}");
-                assert_eq!(case.calls.load(Ordering::SeqCst), 2, "{what}: still registered");
+                assert_eq!(
+                    case.calls.load(Ordering::SeqCst),
+                    2,
+                    "{what}: still registered"
+                );
                 let stats = case.registry.stats();
                 assert_eq!(kind.counted(stats), 2, "{what}: {stats:?}");
                 assert_eq!(stats.failed_closed, 0, "{what}");
@@ -265,7 +267,10 @@ async fn a_handlers_own_policy_wins_over_its_plugins() {
     let mut lax = Flaky::new(Kind::Panic, Sequential, Some(OnError::Ignore));
     lax.plugin_default = OnError::Fail;
     let case_lax = case(lax);
-    case_lax.dispatch().await.expect("the handler's ignore wins");
+    case_lax
+        .dispatch()
+        .await
+        .expect("the handler's ignore wins");
 
     let mut strict = Flaky::new(Kind::Panic, Sequential, None);
     strict.plugin_default = OnError::Fail;
@@ -306,7 +311,10 @@ fn fail_in_a_mode_that_cannot_block_is_a_typed_registration_error() {
                 mode
             })
         );
-        assert!(registry.handler_names().is_empty(), "{mode}: nothing registered");
+        assert!(
+            registry.handler_names().is_empty(),
+            "{mode}: nothing registered"
+        );
 
         // A plugin-wide `fail` reaching a handler in that mode is refused the same way, and
         // nothing of the plugin is registered.
@@ -320,8 +328,14 @@ fn fail_in_a_mode_that_cannot_block_is_a_typed_registration_error() {
                 mode
             }
         );
-        assert!(error.to_string().contains("sequential and concurrent"), "{error}");
-        assert!(registry.handler_names().is_empty(), "{mode}: nothing registered");
+        assert!(
+            error.to_string().contains("sequential and concurrent"),
+            "{error}"
+        );
+        assert!(
+            registry.handler_names().is_empty(),
+            "{mode}: nothing registered"
+        );
 
         // Overriding the plugin's policy on that handler makes it acceptable.
         let mut plugin = Flaky::new(Kind::Error, mode, Some(OnError::Disable));
@@ -379,8 +393,16 @@ async fn disable_warns_once_naming_the_handler() {
     }
     let messages = warnings.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(messages[0].contains("flaky.session_pre_init"), "{}", messages[0]);
-    assert!(messages[0].contains("on_error = disable"), "{}", messages[0]);
+    assert!(
+        messages[0].contains("flaky.session_pre_init"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[0].contains("on_error = disable"),
+        "{}",
+        messages[0]
+    );
     assert!(messages[0].contains("unregistered"), "{}", messages[0]);
 }
 
@@ -396,10 +418,16 @@ async fn a_timeout_of_a_handler_that_yielded_says_so() {
         })
     });
     let _slow = registry.register(slow).unwrap();
-    let _ = dispatch_pre_init(&registry, pre_init("a", "b")).await.unwrap();
+    let _ = dispatch_pre_init(&registry, pre_init("a", "b"))
+        .await
+        .unwrap();
     let messages = warnings.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(messages[0].contains("timed out after 5s"), "{}", messages[0]);
+    assert!(
+        messages[0].contains("timed out after 5s"),
+        "{}",
+        messages[0]
+    );
     assert!(messages[0].contains("it had yielded"), "{}", messages[0]);
     assert_eq!(registry.stats().handler_timeouts, 1);
 }
@@ -427,9 +455,16 @@ async fn a_timeout_of_a_handler_that_blocked_its_thread_says_it_did_not_yield() 
 
     assert_eq!(violation.failure, Some(HandlerFailure::Timeout));
     let messages = warnings.messages();
-    let timeouts: Vec<_> = messages.iter().filter(|m| m.contains("timed out after")).collect();
+    let timeouts: Vec<_> = messages
+        .iter()
+        .filter(|m| m.contains("timed out after"))
+        .collect();
     assert_eq!(timeouts.len(), 1, "{messages:?}");
-    assert_eq!(messages.len(), 2, "the failure, then the violation: {messages:?}");
+    assert_eq!(
+        messages.len(),
+        2,
+        "the failure, then the violation: {messages:?}"
+    );
     assert!(timeouts[0].contains("it did not yield"), "{}", timeouts[0]);
     assert!(timeouts[0].contains("spawn_blocking"), "{}", timeouts[0]);
     assert!(timeouts[0].contains("on_error = fail"), "{}", timeouts[0]);
@@ -511,18 +546,30 @@ async fn a_failing_guard_with_fail_blocks_the_generation_before_the_backend() {
             let echo = Echo::new();
 
             let innocent = in_session(session.as_str(), echo.generate(prompt("hello"))).await;
-            let secret = in_session(session.as_str(), echo.generate(prompt("tell me the secret café"))).await;
+            let secret = in_session(
+                session.as_str(),
+                echo.generate(prompt("tell me the secret café")),
+            )
+            .await;
             mellea::unregister(&registration);
 
             assert!(innocent.is_ok(), "{what}");
             let Err(EchoError::Blocked(violation)) = secret else {
                 panic!("{what}: not blocked: {secret:?}");
             };
-            assert_eq!(echo.calls(), 1, "{what}: the backend ran for the secret prompt");
+            assert_eq!(
+                echo.calls(),
+                1,
+                "{what}: the backend ran for the secret prompt"
+            );
             assert_eq!(violation.code, "plugin_failed", "{what}");
             assert_eq!(violation.plugin_name, name, "{what}");
             assert_eq!(violation.failure, Some(kind.failure()), "{what}");
-            assert!(!violation.reason.contains("café"), "{what}: {}", violation.reason);
+            assert!(
+                !violation.reason.contains("café"),
+                "{what}: {}",
+                violation.reason
+            );
             let stats = registration.stats();
             assert_eq!(kind.counted(stats), 1, "{what}: {stats:?}");
             assert_eq!(stats.failed_closed, 1, "{what}");
@@ -619,22 +666,36 @@ mod macro_guard {
 async fn the_panicking_guard_of_the_issue_fails_open_by_default_and_closed_with_on_error_fail() {
     let echo = Echo::new();
     let lax = mellea::register_for_session("issue-lax", macro_guard::LaxGuard).unwrap();
-    let outcome = in_session("issue-lax", echo.generate(prompt("tell me the secret café"))).await;
+    let outcome = in_session(
+        "issue-lax",
+        echo.generate(prompt("tell me the secret café")),
+    )
+    .await;
     mellea::unregister(&lax);
     assert!(outcome.is_ok());
     assert_eq!(echo.calls(), 1, "by default the prompt reaches the backend");
 
     let echo = Echo::new();
     let strict = mellea::register_for_session("issue-strict", macro_guard::StrictGuard).unwrap();
-    let outcome =
-        in_session("issue-strict", echo.generate(prompt("tell me the secret café"))).await;
+    let outcome = in_session(
+        "issue-strict",
+        echo.generate(prompt("tell me the secret café")),
+    )
+    .await;
     mellea::unregister(&strict);
     let Err(EchoError::Blocked(violation)) = outcome else {
         panic!("not blocked: {outcome:?}");
     };
-    assert_eq!(echo.calls(), 0, "with on_error = fail the backend is not called");
+    assert_eq!(
+        echo.calls(),
+        0,
+        "with on_error = fail the backend is not called"
+    );
     assert_eq!(violation.code, "plugin_failed");
-    assert_eq!(violation.plugin_name, "on-error-strict-guard.generation_pre_call");
+    assert_eq!(
+        violation.plugin_name,
+        "on-error-strict-guard.generation_pre_call"
+    );
     assert!(!violation.reason.contains("secret"), "{}", violation.reason);
     assert_eq!(strict.stats().handler_panics, 1);
     assert_eq!(strict.stats().failed_closed, 1);

@@ -26,8 +26,7 @@ async fn run_in(registry: &PluginRegistry, session: Option<&str>) {
 }
 
 #[tokio::test]
-async fn a_sessions_handlers_merge_with_the_global_ones_in_phase_priority_and_registration_order()
-{
+async fn a_sessions_handlers_merge_with_the_global_ones_in_phase_priority_and_registration_order() {
     let registry = PluginRegistry::new();
     let log = Log::default();
     let global = |name: &str, mode, priority| {
@@ -67,7 +66,10 @@ async fn a_sessions_handlers_merge_with_the_global_ones_in_phase_priority_and_re
 
     let log_t = Log::default();
     let _t = registry
-        .register_for_session("t", logging("t-transform-99", &log_t, Transform).with_priority(99))
+        .register_for_session(
+            "t",
+            logging("t-transform-99", &log_t, Transform).with_priority(99),
+        )
         .unwrap();
     run_in(&registry, Some("t")).await;
     run_in(&registry, None).await;
@@ -112,10 +114,7 @@ async fn among_thousands_of_sessions_a_dispatch_runs_only_the_global_and_its_own
     run_in(&registry, Some("s-1234")).await;
     run_in(&registry, Some("s-7")).await;
     run_in(&registry, Some("s-8")).await;
-    assert_eq!(
-        log.entries()[2..],
-        ["global", "global", "global", "in-s-8"]
-    );
+    assert_eq!(log.entries()[2..], ["global", "global", "global", "in-s-8"]);
     assert_eq!(registry.handler_names().len(), 1_999);
 
     for registration in &registrations {

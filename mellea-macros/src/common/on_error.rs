@@ -80,8 +80,13 @@ pub(crate) fn on_error_value(key: &Ident, value: &Expr, errors: &mut Errors) -> 
                 .as_deref()
                 .and_then(|last| did_you_mean(last, OnError::ALL.iter().map(|(n, _)| *n)));
             let message = match suggestion {
-                Some(name) => format!("write the failure policy as a bare identifier: `on_error = {name}`"),
-                None => format!("unknown failure policy: expected one of {}", OnError::spellings()),
+                Some(name) => {
+                    format!("write the failure policy as a bare identifier: `on_error = {name}`")
+                }
+                None => format!(
+                    "unknown failure policy: expected one of {}",
+                    OnError::spellings()
+                ),
             };
             errors.spanned(value, message);
             return None;
@@ -210,10 +215,20 @@ mod tests {
         assert!(errors.is_empty());
         check_handler(fail.as_ref(), "audit", false, &mut errors);
         let handler: Ident = syn::parse_quote!(log);
-        check_plugin_default(fail.as_ref(), &handler, "fire_and_forget", false, &mut errors);
+        check_plugin_default(
+            fail.as_ref(),
+            &handler,
+            "fire_and_forget",
+            false,
+            &mut errors,
+        );
         let messages = errors.messages();
         assert_eq!(messages.len(), 2);
-        assert!(messages[0].contains("`audit` mode cannot block"), "{}", messages[0]);
+        assert!(
+            messages[0].contains("`audit` mode cannot block"),
+            "{}",
+            messages[0]
+        );
         assert!(messages[1].contains("handler `log`"), "{}", messages[1]);
         assert!(messages[1].contains("`fire_and_forget` mode cannot block"));
     }

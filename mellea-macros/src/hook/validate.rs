@@ -238,7 +238,12 @@ pub(crate) fn check_signature<'a>(
 /// A handler's own `on_error = fail` needs a mode that can block.
 pub(crate) fn check_on_error(args: &HookArgs, errors: &mut Errors) {
     let mode = args.mode_or_default();
-    on_error::check_handler(args.on_error.as_ref(), mode.name(), mode.may_block(), errors);
+    on_error::check_handler(
+        args.on_error.as_ref(),
+        mode.name(),
+        mode.may_block(),
+        errors,
+    );
 }
 
 #[cfg(test)]

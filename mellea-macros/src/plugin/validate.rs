@@ -9,8 +9,8 @@ use syn::{Attribute, ImplItem, Meta};
 
 use super::parse::{ImplBlock, ImplEntry, PluginArgs};
 use crate::common::errors::Errors;
-use crate::common::on_error;
 use crate::common::hook_table::HookRow;
+use crate::common::on_error;
 use crate::hook::parse::{HandlerFn, HookArgs, is_hook_attr, parse_hook_args};
 use crate::hook::validate::{
     HandlerKind, HandlerTypes, check_on_error, check_signature, resolve_hook,
@@ -143,7 +143,11 @@ pub(crate) fn collect_handlers<'a>(block: &'a ImplBlock, errors: &mut Errors) ->
 
 /// The plugin's `on_error = fail` must not reach a handler in a mode that cannot block (a
 /// handler that sets its own policy is not reached).
-pub(crate) fn check_plugin_on_error(args: &PluginArgs, handlers: &[Handler<'_>], errors: &mut Errors) {
+pub(crate) fn check_plugin_on_error(
+    args: &PluginArgs,
+    handlers: &[Handler<'_>],
+    errors: &mut Errors,
+) {
     for handler in handlers.iter().filter(|h| h.args.on_error.is_none()) {
         let mode = handler.args.mode_or_default();
         on_error::check_plugin_default(

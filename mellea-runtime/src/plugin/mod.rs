@@ -36,6 +36,40 @@
 //! assert!(registry.has_listeners(mellea_runtime::hooks::HookType::GenerationPreCall));
 //! registry.unregister(&registration);
 //! ```
+//!
+//! # Failures and blocking work
+//!
+//! A handler's error, panic or timeout is logged and counted; its [`OnError`] policy decides
+//! the rest (`Ignore` by default, `Fail` to block the dispatch, `Disable` to unregister the
+//! handler). The timeout ([`PluginRegistry::set_handler_timeout`]) can only abandon a handler
+//! that yields: one that blocks its thread runs to the end and stalls the other tasks of that
+//! thread. Hand blocking work to tokio's blocking pool and await it:
+//!
+//! ```
+//! use mellea_runtime::hooks::{GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload};
+//! use mellea_runtime::plugin::{HookAction, HookContext, HookFn, HookResult, OnError, Violation};
+//!
+//! /// A synchronous check: a blocking HTTP client, a local model, a large regex set.
+//! fn flagged(prompt: &str) -> bool {
+//!     prompt.contains("secret")
+//! }
+//!
+//! async fn moderate(
+//!     payload: &GenerationPreCallPayload,
+//!     _ctx: &HookContext,
+//! ) -> HookResult<GenerationPreCallPatch> {
+//!     let prompt = payload.prompt_text();
+//!     // Yields while the blocking pool works: the timeout applies, other tasks keep running.
+//!     if tokio::task::spawn_blocking(move || flagged(&prompt)).await? {
+//!         return Ok(HookAction::Block(Violation::new("flagged")));
+//!     }
+//!     Ok(HookAction::Continue)
+//! }
+//!
+//! let guard = HookFn::new::<GenerationPreCall, _>("moderation", |p, c| Box::pin(moderate(p, c)))
+//!     .with_on_error(OnError::Fail);
+//! assert_eq!(guard.spec().on_error(), Some(OnError::Fail));
+//! ```
 
 mod context;
 mod dispatch;

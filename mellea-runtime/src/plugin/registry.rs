@@ -354,7 +354,6 @@ impl UnregisterTarget {
             }
         }
     }
-
 }
 
 /// Several targets at once: `[(&a).into(), (&b).into()].into_iter().collect()`.
@@ -592,10 +591,13 @@ impl PluginRegistry {
     /// unregistration.
     pub fn plugin_stats(&self, name: &str) -> Option<PluginStats> {
         let state = self.lock();
-        [Owner::Plugin(name.to_owned()), Owner::Function(name.to_owned())]
-            .iter()
-            .find_map(|owner| state.owners.get(owner))
-            .map(|entry| entry.counters.snapshot())
+        [
+            Owner::Plugin(name.to_owned()),
+            Owner::Function(name.to_owned()),
+        ]
+        .iter()
+        .find_map(|owner| state.owners.get(owner))
+        .map(|entry| entry.counters.snapshot())
     }
 
     /// Registers an item for every dispatch.
@@ -742,6 +744,7 @@ impl PluginRegistry {
             names: Vec::with_capacity(planned.len()),
             owners: Vec::new(),
         };
+        let mut owners_seen: HashSet<*const Counters> = HashSet::new();
         for planned in planned {
             state.next_id += 1;
             let id = state.next_id;
@@ -754,11 +757,7 @@ impl PluginRegistry {
                 });
             entry.handlers += 1;
             let counters = Arc::clone(&entry.counters);
-            if !registration
-                .owners
-                .iter()
-                .any(|o| Arc::ptr_eq(&o.counters, &counters))
-            {
+            if owners_seen.insert(Arc::as_ptr(&counters)) {
                 registration.owners.push(OwnerStats {
                     owner: planned.owner.clone(),
                     counters: Arc::clone(&counters),
@@ -786,7 +785,9 @@ impl PluginRegistry {
             touched[index] = true;
             registration.ids.push(id);
             registration.names.push(adapter.name.clone());
-            state.by_name.insert(adapter.name.clone(), Arc::clone(&adapter));
+            state
+                .by_name
+                .insert(adapter.name.clone(), Arc::clone(&adapter));
             state.tables_mut()[index].insert(adapter);
         }
         self.publish(&state, &touched);

@@ -64,38 +64,42 @@ pub(crate) async fn run_handler<H: Hook>(
         return outcome(adapter, finished);
     };
     let first_poll = started.elapsed();
-    let finished = match first {
-        Poll::Ready(finished) => finished,
-        Poll::Pending if tokio::runtime::Handle::try_current().is_ok_and(|rt| has_timer(&rt)) => {
+    let (finished, longest_poll) = match first {
+        Poll::Ready(finished) => (finished, first_poll),
+        Poll::Pending => {
             let mut timed = PollTimer {
                 inner: future.as_mut(),
                 longest: first_poll,
             };
-            // The limit counts from the call, so a first poll that blocked uses it up.
-            let remaining = limit.saturating_sub(first_poll);
-            match tokio::time::timeout(remaining, &mut timed).await {
-                Ok(finished) => finished,
-                Err(_) => {
-                    adapter.count(|c| &c.timeouts);
-                    let longest = timed.longest;
-                    return Outcome::Failed(Failure {
-                        kind: HandlerFailure::Timeout,
-                        detail: timeout_detail(limit, longest, started.elapsed()),
-                    });
+            let finished = if tokio::runtime::Handle::try_current().is_ok_and(|rt| has_timer(&rt)) {
+                // The limit counts from the call, so a first poll that blocked uses it up.
+                let remaining = limit.saturating_sub(first_poll);
+                match tokio::time::timeout(remaining, &mut timed).await {
+                    Ok(finished) => finished,
+                    Err(_) => {
+                        adapter.count(|c| &c.timeouts);
+                        return Outcome::Failed(Failure {
+                            kind: HandlerFailure::Timeout,
+                            detail: timeout_detail(limit, timed.longest, started.elapsed()),
+                        });
+                    }
                 }
-            }
+            } else {
+                (&mut timed).await
+            };
+            (finished, timed.longest)
         }
-        Poll::Pending => future.await,
     };
-    let ran = started.elapsed();
-    if ran > limit && !adapter.warned_blocking.swap(true, Ordering::Relaxed) {
+    // It finished, but one of its polls alone outlasted the timeout: the timer never had a
+    // chance, and the thread was stalled meanwhile.
+    if longest_poll > limit && !adapter.warned_blocking.swap(true, Ordering::Relaxed) {
         tracing::warn!(
             plugin = %adapter.name, hook = %H::TYPE,
-            "Plugin {} ran {:?}, past its {:?} timeout, without yielding: it blocked its thread, \
-             so the timeout could not stop it, and it stalled the other tasks of that thread. \
-             Its result is used. Run blocking work in `tokio::task::spawn_blocking` \
+            "Plugin {} ran past its {:?} timeout without yielding (one poll blocked its thread \
+             for {:?}), so the timeout could not stop it and the other tasks of that thread \
+             stalled; its result is used. Run blocking work in `tokio::task::spawn_blocking` \
              (said once per handler)",
-            adapter.name, ran, limit,
+            adapter.name, limit, longest_poll,
         );
     }
     outcome(adapter, finished)
