@@ -48,7 +48,7 @@ fn register_scale(c: &mut Criterion) {
             || (PluginRegistry::new(), noop_handlers(HANDLERS)),
             |(registry, handlers)| {
                 for handler in handlers {
-                    black_box(registry.register(handler).unwrap());
+                    let _ = black_box(registry.register(handler).unwrap());
                 }
                 registry
             },
@@ -60,7 +60,7 @@ fn register_scale(c: &mut Criterion) {
             || (PluginRegistry::new(), noop_handlers(HANDLERS)),
             |(registry, handlers)| {
                 for (i, handler) in handlers.into_iter().enumerate() {
-                    black_box(
+                    let _ = black_box(
                         registry
                             .register_for_session(format!("session-{i}"), handler)
                             .unwrap(),
