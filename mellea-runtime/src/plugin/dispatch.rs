@@ -146,7 +146,7 @@ impl PluginRegistry {
 
         // Phase 4: CONCURRENT, all at once; the first block (or failure under
         // `on_error = fail`) wins and cancels the rest.
-        let concurrent = |a: &&&Arc<Adapter>| a.mode == PluginMode::Concurrent && !a.is_disabled();
+        let concurrent = |a: &&Arc<Adapter>| a.mode == PluginMode::Concurrent && !a.is_disabled();
         if violation.is_none() && active.iter().any(|a| concurrent(&a)) {
             let mut running: FuturesUnordered<_> = active
                 .iter()
@@ -186,7 +186,6 @@ impl PluginRegistry {
         let mut background = Vec::new();
         let fire_and_forget: Vec<&Arc<Adapter>> = active
             .iter()
-            .copied()
             .filter(|a| a.mode == PluginMode::FireAndForget && !a.is_disabled())
             .collect();
         if !fire_and_forget.is_empty() {
