@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 
@@ -47,7 +47,7 @@ pub(crate) async fn run_handler<H: Hook>(
         });
     };
     // Wall-clock time, not tokio's: what matters is whether the handler held the thread.
-    let started = timeout.map(|_| Instant::now());
+    let started = timeout.map(|_| Clock::now());
     // A handler may panic before returning its future as well as while it runs.
     let future = match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
         Ok(future) => AssertUnwindSafe(future).catch_unwind(),
@@ -123,6 +123,23 @@ fn timeout_detail(limit: Duration, longest_poll: Duration, elapsed: Duration) ->
     }
 }
 
+/// The clock that times handlers: the coarse monotonic clock (a few ns to read, where a
+/// precise read costs tens; resolution a few ms), read twice per handler call. Enough to tell
+/// a handler that held its thread for as long as its timeout from one that yielded.
+#[derive(Clone, Copy)]
+struct Clock(coarsetime::Instant);
+
+impl Clock {
+    fn now() -> Self {
+        // Without the cache update: that writes a process-wide atomic on every read.
+        Clock(coarsetime::Instant::now_without_cache_update())
+    }
+
+    fn elapsed(self) -> Duration {
+        Clock::now().0.duration_since(self.0).into()
+    }
+}
+
 /// A future that notes how long its longest poll took.
 struct PollTimer<F> {
     inner: F,
@@ -133,7 +150,7 @@ impl<F: Future + Unpin> Future for PollTimer<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let started = Instant::now();
+        let started = Clock::now();
         let polled = Pin::new(&mut self.inner).poll(cx);
         self.longest = self.longest.max(started.elapsed());
         polled
