@@ -170,11 +170,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use mellea_runtime::plugin::{
-    HookAction, HookContext, HookResult, Plugin, PluginMode, PluginRegistry, PluginSet, Violation,
-    global, has_any_listener, has_listeners,
+    HookAction, HookContext, HookResult, OnError, Plugin, PluginMode, PluginRegistry, PluginSet,
+    Violation, global, has_any_listener, has_listeners,
 };
 pub use mellea_runtime::{
-    PluginViolation, RegistrationError, error, generation, hooks, plugin, session, telemetry,
+    HandlerFailure, PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
+    telemetry,
 };
 
 pub use mellea_macros::{backend, generation_hook};

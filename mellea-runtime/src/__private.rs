@@ -94,8 +94,8 @@ impl<E: From<PluginViolation>> FromViolation for E {
 // fails, and its `on_unimplemented` message names the type the hook expects, on the user's type.
 pub use crate::hooks::{Hook, NoPatch};
 pub use crate::plugin::{
-    BoxFuture, HandlerError, HookAction, HookContext, HookFn, HookResult, Plugin, PluginHooks,
-    PluginMode,
+    BoxFuture, HandlerError, HandlerOptions, HookAction, HookContext, HookFn, HookResult, OnError,
+    Plugin, PluginHooks, PluginMode,
 };
 
 /// The payload parameter of a handler: `&Payload` of the hook it subscribes to.

@@ -30,9 +30,15 @@ pub struct PluginViolation {
     pub code: String,
     /// Registry name of the handler that blocked (`"{plugin}.{hook}"` or the handler's name).
     pub plugin_name: String,
+    /// Set when the block is a handler's failure under `on_error = fail` (then `code` is
+    /// [`PLUGIN_FAILED`](Self::PLUGIN_FAILED)); `None` when a handler blocked on purpose.
+    pub failure: Option<HandlerFailure>,
 }
 
 impl PluginViolation {
+    /// The code of a block caused by a handler's failure under `on_error = fail`.
+    pub const PLUGIN_FAILED: &'static str = "plugin_failed";
+
     /// A violation of `hook` raised by `plugin_name`.
     pub fn new(
         hook: HookType,
@@ -45,7 +51,65 @@ impl PluginViolation {
             reason: reason.into(),
             code: code.into(),
             plugin_name: plugin_name.into(),
+            failure: None,
         }
+    }
+
+    /// The block of a handler that failed under `on_error = fail`.
+    ///
+    /// The reason names the handler and the kind of failure only: an error's or a panic's
+    /// message may quote the prompt, so it goes to the log, not into the violation.
+    ///
+    /// ```
+    /// use mellea_runtime::{HandlerFailure, PluginViolation};
+    /// use mellea_runtime::hooks::HookType;
+    /// let v = PluginViolation::handler_failed(
+    ///     HookType::GenerationPreCall,
+    ///     "guard.generation_pre_call",
+    ///     HandlerFailure::Panic,
+    /// );
+    /// assert_eq!(v.code, PluginViolation::PLUGIN_FAILED);
+    /// assert_eq!(
+    ///     v.to_string(),
+    ///     "Plugin blocked generation_pre_call: [plugin_failed] handler `guard.generation_pre_call` \
+    ///      panicked and has on_error = fail"
+    /// );
+    /// ```
+    pub fn handler_failed(
+        hook: HookType,
+        plugin_name: impl Into<String>,
+        failure: HandlerFailure,
+    ) -> Self {
+        let plugin_name = plugin_name.into();
+        Self {
+            hook,
+            reason: format!("handler `{plugin_name}` {failure} and has on_error = fail"),
+            code: Self::PLUGIN_FAILED.to_owned(),
+            plugin_name,
+            failure: Some(failure),
+        }
+    }
+}
+
+/// How a handler failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandlerFailure {
+    /// It returned an error.
+    Error,
+    /// It panicked.
+    Panic,
+    /// It ran past the registry's handler timeout and was abandoned.
+    Timeout,
+}
+
+impl std::fmt::Display for HandlerFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HandlerFailure::Error => "returned an error",
+            HandlerFailure::Panic => "panicked",
+            HandlerFailure::Timeout => "timed out",
+        })
     }
 }
 
@@ -71,6 +135,18 @@ pub enum RegistrationError {
     DuplicateName {
         /// The registry name that clashed (`"{plugin}.{hook}"` or the handler's name).
         name: String,
+    },
+    /// A handler has `on_error = fail` (its own or its plugin's) in a mode that cannot block.
+    #[error(
+        "handler `{name}` has on_error = fail in {mode} mode, which cannot block, so its failure \
+         could not stop anything; nothing was registered. `fail` is allowed in sequential and \
+         concurrent modes: change the handler's mode, or give it on_error = ignore or disable"
+    )]
+    FailCannotBlock {
+        /// The handler's registry name.
+        name: String,
+        /// Its mode (transform, audit or fire_and_forget).
+        mode: crate::plugin::PluginMode,
     },
     /// A plugin or handler has an empty name.
     #[error("a plugin or handler has an empty name; nothing was registered. Give it a unique name")]

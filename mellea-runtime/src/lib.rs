@@ -38,7 +38,7 @@ pub mod plugin;
 #[doc(hidden)]
 pub mod __private;
 
-pub use error::{PluginViolation, RegistrationError};
+pub use error::{HandlerFailure, PluginViolation, RegistrationError};
 pub mod generation;
 pub mod session;
 pub mod telemetry;

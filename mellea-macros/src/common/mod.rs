@@ -4,4 +4,5 @@
 pub(crate) mod args;
 pub(crate) mod errors;
 pub(crate) mod hook_table;
+pub(crate) mod on_error;
 pub(crate) mod suggest;

@@ -42,6 +42,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .as_ref()
         .and_then(|name| validate::resolve_hook(name, &mut errors));
     let types = validate::check_signature(&func.sig, HandlerKind::Free, hook, &mut errors);
+    validate::check_on_error(&args, &mut errors);
     match (hook, types) {
         (Some(hook), Some(types)) if errors.is_empty() => {
             expand::standalone(&func, hook, &args, types)

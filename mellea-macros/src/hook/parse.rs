@@ -13,6 +13,7 @@ use crate::common::args::{
     Arg, ident_value, parse_args, priority_value, set_once, str_value, unknown_key,
 };
 use crate::common::errors::Errors;
+use crate::common::on_error::{OnErrorArg, on_error_value};
 use crate::common::suggest::did_you_mean;
 
 /// The five execution modes, spelled as in `#[hook("...", mode = fire_and_forget)]`.
@@ -34,6 +35,19 @@ impl Mode {
         ("concurrent", Mode::Concurrent),
         ("fire_and_forget", Mode::FireAndForget),
     ];
+
+    /// The mode's spelling.
+    pub(crate) fn name(self) -> &'static str {
+        Mode::ALL
+            .iter()
+            .find(|(_, mode)| *mode == self)
+            .map_or("sequential", |(name, _)| name)
+    }
+
+    /// Whether handlers in this mode can block (and so may have `on_error = fail`).
+    pub(crate) fn may_block(self) -> bool {
+        matches!(self, Mode::Sequential | Mode::Concurrent)
+    }
 
     /// The `PluginMode` variant this mode expands to.
     pub(crate) fn variant(self) -> &'static str {
@@ -63,11 +77,19 @@ pub(crate) struct HookArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) mode: Option<Mode>,
     pub(crate) priority: Option<i32>,
+    pub(crate) on_error: Option<OnErrorArg>,
 }
 
-const HOOK_KEYS: [&str; 2] = ["mode", "priority"];
+impl HookArgs {
+    /// The handler's mode, written or default.
+    pub(crate) fn mode_or_default(&self) -> Mode {
+        self.mode.unwrap_or(Mode::Sequential)
+    }
+}
 
-/// Parses `"hook_name", mode = ..., priority = N`. Every mistake is recorded in `errors`;
+const HOOK_KEYS: [&str; 3] = ["mode", "priority", "on_error"];
+
+/// Parses `"hook_name", mode = ..., priority = N, on_error = ...`. Every mistake is recorded in `errors`;
 /// a missing hook name is reported on `attribute` (empty tokens: the macro's call site).
 pub(crate) fn parse_hook_args(
     tokens: TokenStream,
@@ -88,7 +110,7 @@ pub(crate) fn parse_hook_args(
             Arg::Positional(value) => {
                 errors.spanned(
                     value,
-                    "unexpected argument: `#[hook]` takes the hook name first, then `mode = ...` and `priority = N`",
+                    "unexpected argument: `#[hook]` takes the hook name first, then `mode = ...`, `priority = N` and `on_error = ...`",
                 );
             }
             Arg::Named { key, value } if key == "mode" => {
@@ -98,6 +120,10 @@ pub(crate) fn parse_hook_args(
             Arg::Named { key, value } if key == "priority" => {
                 let priority = priority_value(value, errors).map(|(p, _)| p);
                 set_once(&mut parsed.priority, key, priority, errors);
+            }
+            Arg::Named { key, value } if key == "on_error" => {
+                let on_error = on_error_value(key, value, errors);
+                set_once(&mut parsed.on_error, key, on_error, errors);
             }
             Arg::Named { key, value } if key == "name" && str_value(value).is_some() => {
                 errors.spanned(

@@ -12,7 +12,10 @@ use syn::{FnArg, LitStr, ReceiverKind, ReturnType, Safety, Signature, Type};
 
 use crate::common::errors::Errors;
 use crate::common::hook_table::{self, HookRow};
+use crate::common::on_error;
 use crate::common::suggest::did_you_mean;
+
+use super::parse::HookArgs;
 
 /// Where a handler lives: it decides whether a `&self` receiver is required or forbidden.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +233,17 @@ pub(crate) fn check_signature<'a>(
         }),
         _ => None,
     }
+}
+
+/// A handler's own `on_error = fail` needs a mode that can block.
+pub(crate) fn check_on_error(args: &HookArgs, errors: &mut Errors) {
+    let mode = args.mode_or_default();
+    on_error::check_handler(
+        args.on_error.as_ref(),
+        mode.name(),
+        mode.may_block(),
+        errors,
+    );
 }
 
 #[cfg(test)]

@@ -53,10 +53,14 @@ fn subscription(handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
     let ident = &func.sig.ident;
     let marker = handler.hook.marker_path(ident.span());
     let mode = mode_path(handler.args.mode.unwrap_or(Mode::Sequential));
-    let priority = match handler.args.priority {
-        Some(priority) => quote!(::core::option::Option::Some(#priority)),
-        None => quote!(::core::option::Option::None),
-    };
+    let priority = handler
+        .args
+        .priority
+        .map(|priority| quote!(.with_priority(#priority)));
+    let on_error = handler.args.on_error.as_ref().map(|arg| {
+        let policy = arg.policy.path();
+        quote!(.with_on_error(#policy))
+    });
     let this = Ident::new("this", Span::call_site());
     let payload = Ident::new("payload", Span::call_site());
     let ctx = Ident::new("ctx", Span::call_site());
@@ -72,9 +76,8 @@ fn subscription(handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
     let cfgs = cfg_attrs(func);
     quote! {
         #(#cfgs)*
-        #hooks.method::<#marker, Self, _>(
-            #mode,
-            #priority,
+        #hooks.method_with::<#marker, Self, _>(
+            ::mellea::__private::HandlerOptions::new(#mode) #priority #on_error,
             ::std::sync::Arc::clone(&self),
             |#this, #payload, #ctx| #future,
         );
@@ -119,6 +122,14 @@ pub(crate) fn plugin_impl(
             }
         }
     });
+    let on_error = args.on_error.as_ref().map(|arg| {
+        let policy = arg.policy.path();
+        quote! {
+            fn on_error(&self) -> ::mellea::__private::OnError {
+                #policy
+            }
+        }
+    });
     let hooks = Ident::new("hooks", Span::call_site());
     let subscriptions = handlers.iter().map(|handler| subscription(handler, &hooks));
     quote! {
@@ -129,6 +140,8 @@ pub(crate) fn plugin_impl(
             }
 
             #priority
+
+            #on_error
 
             #[allow(unused_variables)]
             fn hooks(

@@ -37,6 +37,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let user_impl = expand::user_impl(&block);
     let plugin_impl = validate::check_inherent(&block, &mut errors).then(|| {
         let handlers = validate::collect_handlers(&block, &mut errors);
+        validate::check_plugin_on_error(&plugin_args, &handlers, &mut errors);
         expand::plugin_impl(&block, &plugin_args, &handlers)
     });
     let errors = errors.to_compile_errors();
@@ -100,8 +101,45 @@ mod tests {
         assert!(text.contains("10i32"));
         assert!(text.contains("GenerationPreCall , Self"));
         assert!(text.contains("PluginMode :: Transform"));
-        assert!(text.contains("Some (3i32)"));
+        assert!(text.contains("with_priority (3i32)"));
         assert!(text.contains("Self :: scrub"));
+    }
+
+    #[test]
+    fn failure_policies_expand_to_the_plugins_default_and_the_handlers_own() {
+        let output = expand(
+            quote!(name = "guard", on_error = fail),
+            quote! {
+                impl Guard {
+                    #[hook("generation_pre_call")]
+                    async fn check(&self, p: &P, c: &C) -> R { body() }
+                    #[hook("generation_post_call", mode = audit, on_error = disable)]
+                    async fn log(&self, p: &P, c: &C) -> R { body() }
+                }
+            },
+        );
+        assert_eq!(compile_errors(&output), 0, "{output}");
+        let text = output.to_string();
+        assert!(text.contains("fn on_error (& self) -> :: mellea :: __private :: OnError { :: mellea :: __private :: OnError :: Fail }"), "{text}");
+        assert_eq!(text.matches("with_on_error").count(), 1, "{text}");
+        assert!(text.contains("with_on_error (:: mellea :: __private :: OnError :: Disable)"));
+    }
+
+    #[test]
+    fn a_plugin_wide_fail_reaching_an_audit_handler_is_one_error() {
+        let output = expand(
+            quote!(name = "guard", on_error = fail),
+            quote! {
+                impl Guard {
+                    #[hook("generation_pre_call")]
+                    async fn check(&self, p: &P, c: &C) -> R { body() }
+                    #[hook("generation_post_call", mode = audit)]
+                    async fn log(&self, p: &P, c: &C) -> R { body() }
+                }
+            },
+        );
+        assert_eq!(compile_errors(&output), 1, "{output}");
+        assert!(output.to_string().contains("handler `log`"));
     }
 
     #[test]

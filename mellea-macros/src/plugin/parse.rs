@@ -10,6 +10,7 @@ use syn::{Attribute, ImplItem, ItemImpl, LitStr};
 
 use crate::common::args::{Arg, parse_args, priority_value, set_once, str_value, unknown_key};
 use crate::common::errors::Errors;
+use crate::common::on_error::{OnErrorArg, on_error_value};
 use crate::hook::parse::HandlerFn;
 
 /// The arguments of `#[plugin(...)]`; a field is `None` when missing or invalid.
@@ -17,11 +18,12 @@ use crate::hook::parse::HandlerFn;
 pub(crate) struct PluginArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) priority: Option<i32>,
+    pub(crate) on_error: Option<OnErrorArg>,
 }
 
-const PLUGIN_KEYS: [&str; 2] = ["name", "priority"];
+const PLUGIN_KEYS: [&str; 3] = ["name", "priority", "on_error"];
 
-/// Parses `name = "...", priority = N`, recording every mistake.
+/// Parses `name = "...", priority = N, on_error = ...`, recording every mistake.
 pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> PluginArgs {
     let mut parsed = PluginArgs::default();
     let Some(args) = errors.record(parse_args(tokens)) else {
@@ -54,6 +56,10 @@ pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> Plu
                 let priority = priority_value(value, errors).map(|(p, _)| p);
                 set_once(&mut parsed.priority, key, priority, errors);
             }
+            Arg::Named { key, value } if key == "on_error" => {
+                let on_error = on_error_value(key, value, errors);
+                set_once(&mut parsed.on_error, key, on_error, errors);
+            }
             Arg::Named { key, .. } => unknown_key(key, "plugin", &PLUGIN_KEYS, errors),
             Arg::Positional(value) => {
                 let message = match str_value(value) {
@@ -62,7 +68,7 @@ pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> Plu
                         name.value()
                     ),
                     None => {
-                        "unexpected argument: `#[plugin]` takes `name = \"...\"` and `priority = N`"
+                        "unexpected argument: `#[plugin]` takes `name = \"...\"`, `priority = N` and `on_error = ...`"
                             .to_owned()
                     }
                 };

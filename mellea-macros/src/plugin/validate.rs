@@ -7,11 +7,14 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{Attribute, ImplItem, Meta};
 
-use super::parse::{ImplBlock, ImplEntry};
+use super::parse::{ImplBlock, ImplEntry, PluginArgs};
 use crate::common::errors::Errors;
 use crate::common::hook_table::HookRow;
+use crate::common::on_error;
 use crate::hook::parse::{HandlerFn, HookArgs, is_hook_attr, parse_hook_args};
-use crate::hook::validate::{HandlerKind, HandlerTypes, check_signature, resolve_hook};
+use crate::hook::validate::{
+    HandlerKind, HandlerTypes, check_on_error, check_signature, resolve_hook,
+};
 
 /// A `#[hook]` method that passed every check.
 pub(crate) struct Handler<'a> {
@@ -103,6 +106,7 @@ pub(crate) fn collect_handlers<'a>(block: &'a ImplBlock, errors: &mut Errors) ->
             .as_ref()
             .and_then(|name| resolve_hook(name, errors));
         let types = check_signature(&func.sig, HandlerKind::Method, hook, errors);
+        check_on_error(&args, errors);
 
         let (Some(hook), Some(name)) = (hook, args.name.as_ref()) else {
             continue;
@@ -135,6 +139,25 @@ pub(crate) fn collect_handlers<'a>(block: &'a ImplBlock, errors: &mut Errors) ->
         );
     }
     handlers
+}
+
+/// The plugin's `on_error = fail` must not reach a handler in a mode that cannot block (a
+/// handler that sets its own policy is not reached).
+pub(crate) fn check_plugin_on_error(
+    args: &PluginArgs,
+    handlers: &[Handler<'_>],
+    errors: &mut Errors,
+) {
+    for handler in handlers.iter().filter(|h| h.args.on_error.is_none()) {
+        let mode = handler.args.mode_or_default();
+        on_error::check_plugin_default(
+            args.on_error.as_ref(),
+            &handler.func.sig.ident,
+            mode.name(),
+            mode.may_block(),
+            errors,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -8,20 +8,16 @@
 //! | CONCURRENT | together | patched payload | discarded | first block wins, rest cancelled |
 //! | FIRE_AND_FORGET | spawned | final payload | discarded | logged |
 
-use std::any::Any;
-use std::cell::Cell;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
-use super::registry::{Adapter, Counters};
+use super::registry::Adapter;
+use super::run::{Failure, Outcome, run_handler};
 use super::{
-    BoxFuture, HookAction, HookContext, HookResult, PluginMode, PluginRegistry, StateMap, Violation,
+    BoxFuture, HookAction, HookContext, OnError, PluginMode, PluginRegistry, StateMap, Violation,
 };
 use crate::error::PluginViolation;
 use crate::hooks::{Hook, Patch, Payload};
@@ -57,19 +53,15 @@ impl<P> Dispatched<P> {
     }
 }
 
-/// What became of one handler call.
-enum Outcome<P> {
-    Action(HookAction<P>),
-    /// The handler failed (error, panic or timeout); already logged and counted.
-    Failed,
-}
-
 impl PluginRegistry {
     /// Dispatches `payload` to the handlers of hook `H`.
     ///
     /// Stamps `payload.base.hook`, runs the five phases and returns the final payload, or the
     /// violation of the SEQUENTIAL or CONCURRENT handler that blocked. Handler errors, panics
-    /// and timeouts are logged, counted in [`stats`](Self::stats) and never fail the caller.
+    /// and timeouts are logged and counted in [`stats`](Self::stats); what else they do is
+    /// the handler's [`OnError`] policy: nothing (`Ignore`, the default), block the dispatch
+    /// with a [`PluginViolation::PLUGIN_FAILED`] violation (`Fail`), or unregister the handler
+    /// (`Disable`).
     ///
     /// Timeouts and FIRE_AND_FORGET spawning use the ambient tokio runtime. On a runtime
     /// without a timer handlers run without a timeout; outside a tokio runtime, they also run
@@ -108,16 +100,26 @@ impl PluginRegistry {
             None => payload.base().session_id.clone(),
         };
         let session = ctx.session_id().or(payload_session.as_deref());
-        let active = || table.adapters.iter().filter(|a| a.scope.admits(session));
+        // Only the global handlers and this session's: other sessions' are never looked at.
+        let active = table.active(session);
         let mut state = ctx.shared_state();
         let mut violation = None;
 
         // Phases 1-3: SEQUENTIAL, TRANSFORM, AUDIT, serially in table order.
-        for adapter in active().filter(|a| a.mode <= PluginMode::Audit) {
-            let child = ctx.child(&state);
-            let outcome = run_handler::<H>(adapter, &payload, &child, timeout).await;
-            let Outcome::Action(action) = outcome else {
+        for adapter in active.iter().filter(|a| a.mode <= PluginMode::Audit) {
+            if adapter.is_disabled() {
                 continue;
+            }
+            let child = ctx.child(&state);
+            let action = match run_handler::<H>(adapter, &payload, &child, timeout).await {
+                Outcome::Action(action) => action,
+                Outcome::Failed(failure) => match settle_failure::<H>(adapter, failure) {
+                    Some(v) => {
+                        violation = Some(v);
+                        break;
+                    }
+                    None => continue,
+                },
             };
             match (adapter.mode, action) {
                 (PluginMode::Sequential, HookAction::Block(v)) => {
@@ -142,10 +144,13 @@ impl PluginRegistry {
             }
         }
 
-        // Phase 4: CONCURRENT, all at once; the first block wins and cancels the rest.
-        if violation.is_none() && active().any(|a| a.mode == PluginMode::Concurrent) {
-            let mut running: FuturesUnordered<_> = active()
-                .filter(|a| a.mode == PluginMode::Concurrent)
+        // Phase 4: CONCURRENT, all at once; the first block (or failure under
+        // `on_error = fail`) wins and cancels the rest.
+        let concurrent = |a: &&Arc<Adapter>| a.mode == PluginMode::Concurrent && !a.is_disabled();
+        if violation.is_none() && active.iter().any(|a| concurrent(&a)) {
+            let mut running: FuturesUnordered<_> = active
+                .iter()
+                .filter(concurrent)
                 .map(|adapter| {
                     let child = ctx.child(&state);
                     let payload = &payload;
@@ -166,7 +171,12 @@ impl PluginRegistry {
                         merge(&mut state, child);
                     }
                     Outcome::Action(HookAction::Continue) => merge(&mut state, child),
-                    Outcome::Failed => {}
+                    Outcome::Failed(failure) => {
+                        if let Some(v) = settle_failure::<H>(adapter, failure) {
+                            violation = Some(v);
+                            break;
+                        }
+                    }
                 }
             }
             // Dropping `running` cancels the handlers a block pre-empted.
@@ -174,8 +184,9 @@ impl PluginRegistry {
 
         // Phase 5: FIRE_AND_FORGET, spawned with the final payload, also after a block.
         let mut background = Vec::new();
-        let fire_and_forget: Vec<&Arc<Adapter>> = active()
-            .filter(|a| a.mode == PluginMode::FireAndForget)
+        let fire_and_forget: Vec<&Arc<Adapter>> = active
+            .iter()
+            .filter(|a| a.mode == PluginMode::FireAndForget && !a.is_disabled())
             .collect();
         if !fire_and_forget.is_empty() {
             let snapshot = Arc::new(payload.clone());
@@ -195,6 +206,11 @@ impl PluginRegistry {
                 }
             }
         }
+        drop(active);
+        drop(table);
+        // Handlers `on_error = disable` switched off (in this dispatch or an earlier
+        // FIRE_AND_FORGET task) leave the tables now: one atomic load when there are none.
+        self.remove_disabled_handlers();
 
         match violation {
             Some(v) => {
@@ -224,88 +240,50 @@ async fn fire_and_forget_task<H: Hook>(
     match run_handler::<H>(&adapter, &payload, &ctx, timeout).await {
         Outcome::Action(HookAction::Block(v)) => suppress_block::<H>(&adapter, &v),
         Outcome::Action(HookAction::Modify(patch)) => discard_patch::<H>(&adapter, &patch),
-        Outcome::Action(HookAction::Continue) | Outcome::Failed => {}
+        Outcome::Action(HookAction::Continue) => {}
+        // Nothing to block here (registration refuses `fail` in this mode); a disabled handler
+        // leaves the tables at the registry's next dispatch or registration call.
+        Outcome::Failed(failure) => drop(settle_failure::<H>(&adapter, failure)),
     }
 }
 
-/// Runs one handler under the timeout, catching its panics and errors.
-async fn run_handler<H: Hook>(
-    adapter: &Adapter,
-    payload: &H::Payload,
-    ctx: &HookContext,
-    timeout: Option<Duration>,
-) -> Outcome<H::Patch> {
-    let Some(handler) = adapter.handler.typed::<H>() else {
-        tracing::error!(plugin = %adapter.name, hook = %H::TYPE, "handler registered under the wrong hook; skipped");
-        return Outcome::Failed;
-    };
-    let counters: &Counters = &adapter.counters;
-    // A handler may panic before returning its future as well as while it runs.
-    let future = match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(payload, ctx))) {
-        Ok(future) => AssertUnwindSafe(future).catch_unwind(),
-        Err(panic) => return handler_panicked::<H, _>(adapter, counters, panic.as_ref()),
-    };
-    let mut future = std::pin::pin!(future);
-    // Most handlers finish on their first poll; arm the timer only for those that do not.
-    if let std::task::Poll::Ready(finished) = futures_util::poll!(future.as_mut()) {
-        return handler_outcome::<H>(adapter, counters, finished);
-    }
-    let finished = match timeout {
-        Some(limit) if tokio::runtime::Handle::try_current().is_ok_and(|rt| has_timer(&rt)) => {
-            match tokio::time::timeout(limit, future).await {
-                Ok(finished) => finished,
-                Err(_) => {
-                    counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        plugin = %adapter.name, hook = %H::TYPE,
-                        "Plugin {} timed out after {:?} on {}; continuing without it",
-                        adapter.name, limit, H::TYPE,
-                    );
-                    return Outcome::Failed;
-                }
-            }
+/// Applies the handler's failure policy, with one warning: `Some` blocks the dispatch.
+fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<PluginViolation> {
+    let Failure { kind, detail } = failure;
+    match adapter.on_error {
+        OnError::Fail if adapter.mode.may_block() => {
+            adapter.count(|c| &c.failed_closed);
+            tracing::warn!(
+                plugin = %adapter.name, hook = %H::TYPE, on_error = %adapter.on_error,
+                "Plugin {} {}; on_error = fail: blocking {}", adapter.name, detail, H::TYPE,
+            );
+            Some(PluginViolation::handler_failed(
+                H::TYPE,
+                adapter.name.clone(),
+                kind,
+            ))
         }
-        _ => future.await,
-    };
-    handler_outcome::<H>(adapter, counters, finished)
-}
-
-/// What a finished handler call amounts to: its action, or a logged and counted failure.
-fn handler_outcome<H: Hook>(
-    adapter: &Adapter,
-    counters: &Counters,
-    finished: Result<HookResult<H::Patch>, Box<dyn Any + Send>>,
-) -> Outcome<H::Patch> {
-    match finished {
-        Ok(Ok(action)) => Outcome::Action(action),
-        Ok(Err(error)) => {
-            counters.errors.fetch_add(1, Ordering::Relaxed);
+        OnError::Disable => {
+            let consequence = if adapter.disable() {
+                "on_error = disable: this handler is unregistered (the plugin's other handlers \
+                 stay; register it again to re-enable it)"
+            } else {
+                "on_error = disable: this handler was already being unregistered"
+            };
+            tracing::warn!(
+                plugin = %adapter.name, hook = %H::TYPE, on_error = %adapter.on_error,
+                "Plugin {} {}; {}", adapter.name, detail, consequence,
+            );
+            None
+        }
+        OnError::Ignore | OnError::Fail => {
             tracing::warn!(
                 plugin = %adapter.name, hook = %H::TYPE,
-                "Plugin {} failed with error: {}; continuing without it", adapter.name, error,
+                "Plugin {} {}; continuing without it", adapter.name, detail,
             );
-            Outcome::Failed
+            None
         }
-        Err(panic) => handler_panicked::<H, _>(adapter, counters, panic.as_ref()),
     }
-}
-
-fn handler_panicked<H: Hook, P>(
-    adapter: &Adapter,
-    counters: &Counters,
-    panic: &(dyn Any + Send),
-) -> Outcome<P> {
-    counters.panics.fetch_add(1, Ordering::Relaxed);
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned());
-    tracing::warn!(
-        plugin = %adapter.name, hook = %H::TYPE,
-        "Plugin {} panicked: {}; continuing without it", adapter.name, message,
-    );
-    Outcome::Failed
 }
 
 fn blocked<H: Hook>(adapter: &Adapter, violation: Violation) -> PluginViolation {
@@ -318,10 +296,7 @@ fn blocked<H: Hook>(adapter: &Adapter, violation: Violation) -> PluginViolation 
 }
 
 fn suppress_block<H: Hook>(adapter: &Adapter, violation: &Violation) {
-    adapter
-        .counters
-        .suppressed_blocks
-        .fetch_add(1, Ordering::Relaxed);
+    adapter.count(|c| &c.suppressed_blocks);
     tracing::warn!(
         plugin = %adapter.name, hook = %H::TYPE, mode = %adapter.mode,
         "Plugin {} tried to block {} in {} mode, which cannot block; ignored (reason: {})",
@@ -330,10 +305,7 @@ fn suppress_block<H: Hook>(adapter: &Adapter, violation: &Violation) {
 }
 
 fn discard_patch<H: Hook>(adapter: &Adapter, patch: &H::Patch) {
-    adapter
-        .counters
-        .discarded_patches
-        .fetch_add(1, Ordering::Relaxed);
+    adapter.count(|c| &c.discarded_patches);
     tracing::debug!(
         plugin = %adapter.name, hook = %H::TYPE, mode = %adapter.mode, fields = ?patch.field_names(),
         "patch discarded: {} mode cannot modify the payload", adapter.mode,
@@ -351,32 +323,6 @@ fn merge(state: &mut Arc<StateMap>, child: HookContext) {
     for (key, value) in written.iter() {
         merged.insert(key.clone(), value.clone());
     }
-}
-
-/// Whether `runtime` can arm timers.
-///
-/// A runtime built without `enable_time` panics when a timer is created; rather than fail the
-/// caller's operation, handlers there run without a timeout. Learnt once per thread and
-/// runtime (the probe's panic message is printed once by the panic hook).
-fn has_timer(runtime: &tokio::runtime::Handle) -> bool {
-    thread_local! {
-        static KNOWN: Cell<Option<(tokio::runtime::Id, bool)>> = const { Cell::new(None) };
-    }
-    let id = runtime.id();
-    if let Some((known, available)) = KNOWN.get()
-        && known == id
-    {
-        return available;
-    }
-    let available = std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok();
-    if !available {
-        tracing::warn!(
-            "the tokio runtime has no timer (build it with `enable_time` or `enable_all`); \
-             plugin handlers on it run without a timeout"
-        );
-    }
-    KNOWN.set(Some((id, available)));
-    available
 }
 
 fn warn_no_runtime() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::hooks::{Hook, HookType};
 
-use super::HookContext;
+use super::{HookContext, OnError};
 
 /// A boxed, `Send` future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -275,11 +275,60 @@ impl ErasedHandler {
     }
 }
 
-/// One handler subscription before registration: hook, mode, optional priority, handler.
+/// How a handler runs: its mode, and optionally its own priority and failure policy (else the
+/// plugin's apply).
+///
+/// ```
+/// use mellea_runtime::plugin::{HandlerOptions, OnError, PluginMode};
+/// let options = HandlerOptions::new(PluginMode::Concurrent)
+///     .with_priority(5)
+///     .with_on_error(OnError::Fail);
+/// assert_eq!(options.on_error, Some(OnError::Fail));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HandlerOptions {
+    /// The execution mode.
+    pub mode: PluginMode,
+    /// The handler's own priority (lower runs first); `None`: the plugin's.
+    pub priority: Option<i32>,
+    /// The handler's own failure policy; `None`: the plugin's.
+    pub on_error: Option<OnError>,
+}
+
+impl HandlerOptions {
+    /// Options with `mode`, the plugin's priority and the plugin's failure policy.
+    pub const fn new(mode: PluginMode) -> Self {
+        Self {
+            mode,
+            priority: None,
+            on_error: None,
+        }
+    }
+
+    /// Sets the handler's own priority.
+    #[must_use]
+    pub const fn with_priority(mut self, priority: i32) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Sets the handler's own failure policy. [`OnError::Fail`] needs a mode that can block
+    /// (SEQUENTIAL or CONCURRENT); registration refuses it elsewhere.
+    #[must_use]
+    pub const fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = Some(on_error);
+        self
+    }
+}
+
+/// One handler subscription before registration: hook, mode, optional priority, optional
+/// failure policy, handler.
 #[derive(Clone)]
 pub struct HookSpec {
     pub(crate) mode: PluginMode,
     pub(crate) priority: Option<i32>,
+    pub(crate) on_error: Option<OnError>,
     pub(crate) handler: ErasedHandler,
 }
 
@@ -298,6 +347,11 @@ impl HookSpec {
     pub fn priority(&self) -> Option<i32> {
         self.priority
     }
+
+    /// The spec's own failure policy, if it sets one.
+    pub fn on_error(&self) -> Option<OnError> {
+        self.on_error
+    }
 }
 
 impl fmt::Debug for HookSpec {
@@ -306,6 +360,7 @@ impl fmt::Debug for HookSpec {
             .field("hook", &self.hook())
             .field("mode", &self.mode)
             .field("priority", &self.priority)
+            .field("on_error", &self.on_error)
             .finish()
     }
 }
@@ -356,6 +411,7 @@ impl HookFn {
             spec: HookSpec {
                 mode: PluginMode::Sequential,
                 priority: None,
+                on_error: None,
                 handler: ErasedHandler::new::<H>(handler),
             },
         }
@@ -372,6 +428,26 @@ impl HookFn {
     #[must_use]
     pub fn with_priority(mut self, priority: i32) -> Self {
         self.spec.priority = Some(priority);
+        self
+    }
+
+    /// Sets what a failure (error, panic, timeout) of this handler does; the default is
+    /// [`OnError::Ignore`]. [`OnError::Fail`] needs a mode that can block (SEQUENTIAL or
+    /// CONCURRENT): registration returns [`RegistrationError::FailCannotBlock`] otherwise.
+    ///
+    /// ```
+    /// use mellea_runtime::hooks::GenerationPreCall;
+    /// use mellea_runtime::plugin::{HookAction, HookFn, OnError, PluginMode, PluginRegistry};
+    /// let audit_fail = HookFn::new::<GenerationPreCall, _>("audit", |_, _| Box::pin(async { Ok(HookAction::Continue) }))
+    ///     .with_mode(PluginMode::Audit)
+    ///     .with_on_error(OnError::Fail);
+    /// assert!(PluginRegistry::new().register(audit_fail).is_err());
+    /// ```
+    ///
+    /// [`RegistrationError::FailCannotBlock`]: crate::RegistrationError::FailCannotBlock
+    #[must_use]
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.spec.on_error = Some(on_error);
         self
     }
 

@@ -36,21 +36,59 @@
 //! assert!(registry.has_listeners(mellea_runtime::hooks::HookType::GenerationPreCall));
 //! registry.unregister(&registration);
 //! ```
+//!
+//! # Failures and blocking work
+//!
+//! A handler's error, panic or timeout is logged and counted; its [`OnError`] policy decides
+//! the rest (`Ignore` by default, `Fail` to block the dispatch, `Disable` to unregister the
+//! handler). The timeout ([`PluginRegistry::set_handler_timeout`]) can only abandon a handler
+//! that yields: one that blocks its thread runs to the end and stalls the other tasks of that
+//! thread. Hand blocking work to tokio's blocking pool and await it:
+//!
+//! ```
+//! use mellea_runtime::hooks::{GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload};
+//! use mellea_runtime::plugin::{HookAction, HookContext, HookFn, HookResult, OnError, Violation};
+//!
+//! /// A synchronous check: a blocking HTTP client, a local model, a large regex set.
+//! fn flagged(prompt: &str) -> bool {
+//!     prompt.contains("secret")
+//! }
+//!
+//! async fn moderate(
+//!     payload: &GenerationPreCallPayload,
+//!     _ctx: &HookContext,
+//! ) -> HookResult<GenerationPreCallPatch> {
+//!     let prompt = payload.prompt_text();
+//!     // Yields while the blocking pool works: the timeout applies, other tasks keep running.
+//!     if tokio::task::spawn_blocking(move || flagged(&prompt)).await? {
+//!         return Ok(HookAction::Block(Violation::new("flagged")));
+//!     }
+//!     Ok(HookAction::Continue)
+//! }
+//!
+//! let guard = HookFn::new::<GenerationPreCall, _>("moderation", |p, c| Box::pin(moderate(p, c)))
+//!     .with_on_error(OnError::Fail);
+//! assert_eq!(guard.spec().on_error(), Some(OnError::Fail));
+//! ```
 
 mod context;
 mod dispatch;
 mod handler;
+mod policy;
 mod registry;
+mod run;
+mod table;
 
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
 pub use handler::{
-    BoxFuture, DEFAULT_PRIORITY, Handler, HandlerError, HookAction, HookFn, HookResult, HookSpec,
-    PluginMode, UnknownPluginMode, Violation,
+    BoxFuture, DEFAULT_PRIORITY, Handler, HandlerError, HandlerOptions, HookAction, HookFn,
+    HookResult, HookSpec, PluginMode, UnknownPluginMode, Violation,
 };
+pub use policy::{OnError, UnknownOnError};
 pub use registry::{
-    PluginRegistry, PluginScope, PluginStats, Registration, UnregisterTarget, global,
-    has_any_listener, has_listeners,
+    DEFAULT_HANDLER_TIMEOUT, PluginRegistry, PluginScope, PluginStats, Registration,
+    UnregisterTarget, global, has_any_listener, has_listeners,
 };
 
 use std::fmt;
@@ -72,6 +110,13 @@ pub trait Plugin: Send + Sync + 'static {
         DEFAULT_PRIORITY
     }
 
+    /// Failure policy of handlers that set none (see [`OnError`]). A plugin-wide
+    /// [`OnError::Fail`] makes registration fail if one of its handlers is in a mode that cannot
+    /// block and does not set its own policy.
+    fn on_error(&self) -> OnError {
+        OnError::Ignore
+    }
+
     /// Declares the plugin's handlers.
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks);
 }
@@ -90,9 +135,21 @@ impl PluginHooks {
         priority: Option<i32>,
         handler: impl Handler<H>,
     ) -> &mut Self {
+        let mut options = HandlerOptions::new(mode);
+        options.priority = priority;
+        self.on_with::<H>(options, handler)
+    }
+
+    /// Subscribes a handler to hook `H` with all its options (mode, priority, failure policy).
+    pub fn on_with<H: Hook>(
+        &mut self,
+        options: HandlerOptions,
+        handler: impl Handler<H>,
+    ) -> &mut Self {
         self.specs.push(HookSpec {
-            mode,
-            priority,
+            mode: options.mode,
+            priority: options.priority,
+            on_error: options.on_error,
             handler: ErasedHandler::new::<H>(handler),
         });
         self
@@ -121,6 +178,43 @@ impl PluginHooks {
             + 'static,
     {
         self.on::<H>(mode, priority, MethodHandler { target, method })
+    }
+
+    /// [`method`](Self::method) with all the handler's options (mode, priority, failure
+    /// policy): what `#[plugin]` generates.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mellea_runtime::hooks::GenerationPreCall;
+    /// use mellea_runtime::plugin::{HandlerOptions, HookAction, OnError, PluginHooks, PluginMode};
+    /// struct Guard;
+    /// let mut hooks = PluginHooks::default();
+    /// hooks.method_with::<GenerationPreCall, _, _>(
+    ///     HandlerOptions::new(PluginMode::Sequential).with_on_error(OnError::Fail),
+    ///     Arc::new(Guard),
+    ///     |_guard, _payload, _ctx| Box::pin(async { Ok(HookAction::Continue) }),
+    /// );
+    /// assert_eq!(hooks.specs()[0].on_error(), Some(OnError::Fail));
+    /// ```
+    pub fn method_with<H, T, F>(
+        &mut self,
+        options: HandlerOptions,
+        target: Arc<T>,
+        method: F,
+    ) -> &mut Self
+    where
+        H: Hook,
+        T: Send + Sync + 'static,
+        F: for<'a> Fn(
+                &'a T,
+                &'a H::Payload,
+                &'a HookContext,
+            ) -> BoxFuture<'a, HookResult<H::Patch>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.on_with::<H>(options, MethodHandler { target, method })
     }
 
     /// The collected subscriptions.
