@@ -71,7 +71,9 @@
 //! |---|---|---|
 //! | `openai` | on | `mellea::backends::openai` |
 //! | `ollama` | on | `mellea::backends::ollama` |
-//! | `otlp` | on | OTLP span export, switched on at run time by `MELLEA_TRACES_OTLP` |
+//! | `otlp` | on | OTLP/HTTP span export (protobuf, gzip), switched on at run time by `MELLEA_TRACES_OTLP` |
+//! | `otlp-grpc` | on | OTLP over gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), through tonic |
+//! | `otlp-json` | off | OTLP/HTTP with JSON bodies (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) |
 //! | `tracing-opentelemetry` | off | generations started with no OpenTelemetry span current take the current `tracing` span as parent (for `tracing-opentelemetry` layers with context activation off) |
 //!
 //! `default-features = false` leaves hooks, plugins and tracing to the console or to your own
