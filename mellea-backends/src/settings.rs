@@ -146,6 +146,63 @@ pub(crate) fn deadline(timeout: Duration) -> Option<Duration> {
     (!timeout.is_zero() && timeout <= NO_DEADLINE_ABOVE).then_some(timeout)
 }
 
+/// The deadline, retry and cap setters shared by every backend configuration that keeps its
+/// [`HttpSettings`] in a field named `http`; the argument is the doc line of
+/// `with_idle_timeout`, whose default differs between backends.
+macro_rules! http_setters {
+    ($idle_doc:literal) => {
+        /// The total timeout of every call, streams included: every attempt, the waits between
+        /// them and the whole answer. Unset, whole answers get
+        /// [`HttpSettings::DEFAULT_CALL_TIMEOUT`](crate::settings::HttpSettings::DEFAULT_CALL_TIMEOUT)
+        /// and streams none. `Duration::MAX` means none.
+        #[must_use]
+        pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.timeout = Some(timeout);
+            self
+        }
+
+        /// The longest wait for a connection
+        /// ([`HttpSettings::DEFAULT_CONNECT_TIMEOUT`](crate::settings::HttpSettings::DEFAULT_CONNECT_TIMEOUT)
+        /// unless set).
+        #[must_use]
+        pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.connect_timeout = timeout;
+            self
+        }
+
+        #[doc = $idle_doc]
+        #[must_use]
+        pub fn with_idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.http.idle_timeout = timeout;
+            self
+        }
+
+        /// Retries after a failed first attempt
+        /// ([`RetryPolicy::DEFAULT_MAX_RETRIES`](crate::retry::RetryPolicy::DEFAULT_MAX_RETRIES)
+        /// unless set); `0` turns retries off.
+        #[must_use]
+        pub fn with_max_retries(mut self, max_retries: u32) -> Self {
+            self.http.retry = self.http.retry.with_max_retries(max_retries);
+            self
+        }
+
+        /// When failed requests are retried, and how long to wait between attempts.
+        #[must_use]
+        pub fn with_retry_policy(mut self, retry: crate::retry::RetryPolicy) -> Self {
+            self.http.retry = retry;
+            self
+        }
+
+        /// All deadlines, size caps and the retry policy at once.
+        #[must_use]
+        pub fn with_http(mut self, http: crate::settings::HttpSettings) -> Self {
+            self.http = http;
+            self
+        }
+    };
+}
+pub(crate) use http_setters;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,6 @@
 mod types;
 
 use std::fmt;
-use std::time::Duration;
 
 use mellea::generation::{
     BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
@@ -58,7 +57,6 @@ pub use types::{
 use crate::error::{BackendError, ConfigError};
 use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
 use crate::lines::Sse;
-use crate::retry::RetryPolicy;
 use crate::settings::HttpSettings;
 
 /// The error of every [`OpenAiBackend`] method.
@@ -146,52 +144,10 @@ impl OpenAiConfig {
         self
     }
 
-    /// The total timeout of every call, streams included: every attempt, the waits between
-    /// them and the whole answer. Unset, whole answers get
-    /// [`HttpSettings::DEFAULT_CALL_TIMEOUT`] and streams none. `Duration::MAX` means none.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.timeout = Some(timeout);
-        self
-    }
-
-    /// The longest wait for a connection ([`HttpSettings::DEFAULT_CONNECT_TIMEOUT`] unless
-    /// set).
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.connect_timeout = timeout;
-        self
-    }
-
-    /// The longest a stream may go without a data event, keep-alives not counting
-    /// ([`HttpSettings::DEFAULT_IDLE_TIMEOUT`] unless set).
-    #[must_use]
-    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.http.idle_timeout = timeout;
-        self
-    }
-
-    /// Retries after a failed first attempt ([`RetryPolicy::DEFAULT_MAX_RETRIES`] unless
-    /// set); `0` turns retries off.
-    #[must_use]
-    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
-        self.http.retry = self.http.retry.with_max_retries(max_retries);
-        self
-    }
-
-    /// When failed requests are retried, and how long to wait between attempts.
-    #[must_use]
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.http.retry = retry;
-        self
-    }
-
-    /// All deadlines, size caps and the retry policy at once.
-    #[must_use]
-    pub fn with_http(mut self, http: HttpSettings) -> Self {
-        self.http = http;
-        self
-    }
+    crate::settings::http_setters!(
+        "The longest a stream may go without a data event, keep-alives not counting \
+         ([`DEFAULT_IDLE_TIMEOUT`](HttpSettings::DEFAULT_IDLE_TIMEOUT) unless set)."
+    );
 
     /// The base URL.
     pub fn base_url(&self) -> &str {
