@@ -96,16 +96,6 @@ struct Live {
 }
 
 impl Live {
-    /// The backend's model id, for payloads.
-    fn model(&self) -> Option<String> {
-        Some(self.info.backend().model_id.clone())
-    }
-
-    /// The backend's provider name, for payloads.
-    fn provider(&self) -> Option<String> {
-        Some(String::from(&*self.info.backend().provider))
-    }
-
     /// A fresh context for one dispatch: the generation's backend, session and extensions,
     /// with its own state map.
     fn dispatch_ctx(&self) -> HookContext {
@@ -142,7 +132,6 @@ impl Live {
             prompt: self.prompt.take(),
             model_output: Some(view?),
             latency_ms: self.latency_ms(),
-            generation_id: Some(self.info.id().to_owned()),
             ..Default::default()
         };
         Some(Box::pin(async move {
@@ -157,11 +146,8 @@ impl Live {
     ) -> Option<BoxFuture<'static, ()>> {
         let (views, usage) = outputs?;
         let payload = GenerationBatchPostCallPayload {
-            generation_id: Some(self.info.id().to_owned()),
             model_outputs: views,
             usage,
-            model: self.model(),
-            provider: self.provider(),
             latency_ms: self.latency_ms(),
             ..Default::default()
         };
@@ -186,7 +172,6 @@ impl Live {
                 let payload = GenerationErrorPayload {
                     exception: error,
                     model_output: partial,
-                    generation_id: Some(self.info.id().to_owned()),
                     latency_ms,
                     ..Default::default()
                 };
@@ -199,10 +184,7 @@ impl Live {
                     return None;
                 }
                 let payload = GenerationBatchErrorPayload {
-                    generation_id: Some(self.info.id().to_owned()),
                     exception: error,
-                    model: self.model(),
-                    provider: self.provider(),
                     latency_ms,
                     ..Default::default()
                 };
@@ -386,9 +368,6 @@ impl Generation {
             model_options: request.lend_model_options(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
-            generation_id: Some(live.info.id().to_owned()),
-            model: live.model(),
-            provider: live.provider(),
             prompt,
             stream: streamed || request.stream(),
             ..Default::default()
@@ -418,13 +397,10 @@ impl Generation {
         }
         let payload = live.stamp(GenerationBatchPreCallPayload {
             actions: request.actions(),
-            generation_id: Some(live.info.id().to_owned()),
             model_options: request.model_options().clone(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
             num_actions: request.num_actions() as u64,
-            model: live.model(),
-            provider: live.provider(),
             ..Default::default()
         });
         let outcome = global()
@@ -593,10 +569,7 @@ impl Generation {
     pub(crate) fn begin_event(&mut self, event_name: &str, data: JsonMap) {
         let Some(live) = &self.live else { return };
         let payload = live.stamp(GenerationEventPayload {
-            generation_id: Some(live.info.id().to_owned()),
             event_name: event_name.to_owned(),
-            model: live.model(),
-            provider: live.provider(),
             data,
             ..Default::default()
         });

@@ -278,6 +278,23 @@ impl HookContext {
             .or_else(|| self.generation().map(GenerationInfo::extensions))
     }
 
+    /// The reference's `generation_id` of a generation hook: the Mellea-side correlation id of
+    /// the generation (distinct from the provider's response id). Read from the generation
+    /// rather than copied into every payload.
+    pub fn generation_id(&self) -> Option<&str> {
+        self.generation().map(GenerationInfo::id)
+    }
+
+    /// The reference's `model` of a generation hook: the backend's model id.
+    pub fn model(&self) -> Option<&str> {
+        self.backend().map(|b| b.model_id.as_str())
+    }
+
+    /// The reference's `provider` of a generation hook: the backend's provider name.
+    pub fn provider(&self) -> Option<&str> {
+        self.backend().map(|b| &*b.provider)
+    }
+
     /// The generation whose hook this is: its id, kind, backend, session, start and OTel
     /// context, shared by every hook it fires. `None` for hooks outside a generation.
     pub fn generation(&self) -> Option<&GenerationInfo> {
