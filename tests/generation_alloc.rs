@@ -6,11 +6,12 @@
 //! Its own binary: it installs a `#[global_allocator]` and registers process-wide plugins, so
 //! its phases run in one test, one after the other.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod counting_alloc;
+
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use counting_alloc::{CountingAllocator, allocations};
 use mellea::generation::{BackendIdentity, GenerationRequest, Message, ServerAddress};
 use mellea::hooks::{
     GenerationOutput, GenerationPostCallPayload, GenerationPreCallPatch, GenerationPreCallPayload,
@@ -22,44 +23,6 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator may run while this thread's locals are being torn down.
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
-// `const`-initialised thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
@@ -67,11 +30,11 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 /// to warm up lazily initialised statics).
 fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
     f();
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = allocations();
     for _ in 0..runs {
         f();
     }
-    (ALLOCATIONS.with(Cell::get) - before) as f64 / runs as f64
+    (allocations() - before) as f64 / runs as f64
 }
 
 /// Polls a future that finishes without waiting, without a runtime (one would allocate).
