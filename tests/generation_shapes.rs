@@ -90,9 +90,9 @@ fn extend_context<'a>(
     _: &'a GenerationPreCallPayload,
     ctx: &'a HookContext,
 ) -> BoxFuture<'a, HookResult<GenerationPreCallPatch>> {
-    if let Some(extensions) = ctx.extensions() {
-        let parent = extensions.get::<Context>().unwrap_or_default();
-        extensions.insert(parent.with_value(Marker("from-plugin")));
+    if let Some(generation) = ctx.generation() {
+        let parent = generation.body_context();
+        generation.set_body_context(parent.with_value(Marker("from-plugin")));
     }
     Box::pin(async { Ok(HookAction::Continue) })
 }

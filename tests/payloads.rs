@@ -375,25 +375,27 @@ fn generation_payload_defaults_match_the_reference() {
     assert!(pre.model_options.is_empty());
     assert_eq!(pre.format, None);
     assert!(!pre.tool_calls);
-    assert_eq!(pre.generation_id, None);
-    assert_eq!(pre.model, None);
-    assert_eq!(pre.provider, None);
 
     let post = GenerationPostCallPayload::default();
     assert_eq!(post.prompt, None);
     assert_eq!(post.model_output, None);
     assert_eq!(post.latency_ms, 0.0);
-    assert_eq!(post.generation_id, None);
 
     let error = GenerationErrorPayload::default();
     assert_eq!(error.model_output, None);
-    assert_eq!(error.generation_id, None);
     assert_eq!(error.latency_ms, 0.0);
 
     let event = GenerationEventPayload::default();
     assert_eq!(event.event_name, "");
     assert!(event.data.is_empty());
-    assert_eq!((event.model, event.provider), (None, None));
+
+    // `generation_id`, `model` and `provider` are the generation's, read from the hook context
+    // instead of copied into each payload; outside a generation there are none.
+    let ctx = mellea::HookContext::new();
+    assert_eq!(
+        (ctx.generation_id(), ctx.model(), ctx.provider()),
+        (None, None, None)
+    );
 }
 
 #[test]
@@ -404,7 +406,6 @@ fn generation_batch_payload_defaults_match_the_reference() {
     assert_eq!(pre.format, None);
     assert!(!pre.tool_calls);
     assert_eq!(pre.num_actions, 0);
-    assert_eq!((pre.model, pre.provider), (None, None));
 
     let post = GenerationBatchPostCallPayload::default();
     assert!(post.model_outputs.is_empty());
@@ -412,7 +413,6 @@ fn generation_batch_payload_defaults_match_the_reference() {
     assert_eq!(post.latency_ms, 0.0);
 
     let error = GenerationBatchErrorPayload::default();
-    assert_eq!(error.generation_id, None);
     assert_eq!(error.latency_ms, 0.0);
 }
 

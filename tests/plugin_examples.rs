@@ -10,12 +10,24 @@ use std::sync::Arc;
 use example::catalog::{
     self, AuditLog, DEFAULT_MAX_TOKENS, PromptGuard, REDACTED, Redactor, UsageRecord, UsageRecorder,
 };
+use mellea::generation::{GenerationInfo, GenerationKind};
 use mellea::hooks::{
     ErrorInfo, GenerationError, GenerationErrorPayload, GenerationOutput, GenerationPostCall,
     GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, HookType, ModelOptions,
     OutputView, Usage,
 };
+use mellea::plugin::BackendInfo;
 use mellea::{HookContext, PluginRegistry};
+
+/// The context of a hook of a fresh generation (whose id the plugins read from it).
+fn generation_ctx() -> (HookContext, String) {
+    let generation = Arc::new(GenerationInfo::new(
+        GenerationKind::Chat,
+        BackendInfo::new("echo", "echo-1"),
+    ));
+    let id = generation.id().to_owned();
+    (HookContext::new().with_generation(generation), id)
+}
 
 fn pre_call(prompt: &str, options: &[(&str, serde_json::Value)]) -> GenerationPreCallPayload {
     let mut payload = GenerationPreCallPayload::default();
@@ -35,9 +47,8 @@ impl GenerationOutput for Reply {
     }
 }
 
-fn post_call(id: &str, usage: Option<Usage>) -> GenerationPostCallPayload {
+fn post_call(usage: Option<Usage>) -> GenerationPostCallPayload {
     let mut payload = GenerationPostCallPayload::default();
-    payload.generation_id = Some(id.to_owned());
     payload.model_output = Some(OutputView::of(&Reply(usage)));
     payload.latency_ms = 42.0;
     payload
@@ -149,25 +160,26 @@ async fn the_audit_log_records_successes_and_failures_without_changing_them() {
     let audit = Arc::new(AuditLog::default());
     let _audit = registry.register(audit.clone()).unwrap();
 
+    let (first, first_id) = generation_ctx();
     let post = registry
-        .dispatch::<GenerationPostCall>(post_call("gen-1", None), HookContext::new())
+        .dispatch::<GenerationPostCall>(post_call(None), first)
         .await
         .unwrap();
     assert_eq!(post.payload.latency_ms, 42.0);
 
     let mut error = GenerationErrorPayload::default();
-    error.generation_id = Some("gen-2".to_owned());
     error.exception = ErrorInfo::new("rate_limit", "BackendError", "429 Too Many Requests");
+    let (second, second_id) = generation_ctx();
     let _ = registry
-        .dispatch::<GenerationError>(error, HookContext::new())
+        .dispatch::<GenerationError>(error, second)
         .await
         .unwrap();
 
     assert_eq!(
         audit.lines(),
         [
-            "ok gen-1 in 42 ms",
-            "error gen-2: 429 Too Many Requests (rate_limit)"
+            format!("ok {first_id} in 42 ms"),
+            format!("error {second_id}: 429 Too Many Requests (rate_limit)")
         ]
     );
 }
@@ -178,11 +190,9 @@ async fn the_usage_recorder_ships_usage_in_the_background() {
     let (sink, mut records) = tokio::sync::mpsc::unbounded_channel();
     let _recorder = registry.register(UsageRecorder::new(sink)).unwrap();
 
+    let (ctx, id) = generation_ctx();
     let mut dispatched = registry
-        .dispatch::<GenerationPostCall>(
-            post_call("gen-1", Some(Usage::new(10, 20))),
-            HookContext::new(),
-        )
+        .dispatch::<GenerationPostCall>(post_call(Some(Usage::new(10, 20))), ctx)
         .await
         .unwrap();
     assert_eq!(
@@ -194,14 +204,14 @@ async fn the_usage_recorder_ships_usage_in_the_background() {
     assert_eq!(
         records.try_recv().unwrap(),
         UsageRecord {
-            generation_id: Some("gen-1".to_owned()),
+            generation_id: Some(id),
             usage: Usage::new(10, 20),
         }
     );
 
     // An output without usage ships nothing.
     let mut dispatched = registry
-        .dispatch::<GenerationPostCall>(post_call("gen-2", None), HookContext::new())
+        .dispatch::<GenerationPostCall>(post_call(None), generation_ctx().0)
         .await
         .unwrap();
     dispatched.wait_for_background_tasks().await;

@@ -13,7 +13,7 @@ use mellea::hooks::{
     GenerationPostCall, GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload,
     JsonMap, Object, OutputView, Usage,
 };
-use mellea::plugin::BackendInfo;
+use mellea::plugin::{BackendInfo, HookContext};
 use mellea::telemetry::attributes::{
     context_size, json_attribute_value, request_attributes, response_attributes, usage_attributes,
 };
@@ -22,22 +22,18 @@ use opentelemetry::{KeyValue, Value};
 use serde_json::json;
 use telemetry_support::*;
 
-fn pre(id: Option<&str>) -> GenerationPreCallPayload {
-    let mut p = GenerationPreCallPayload::default();
-    p.generation_id = id.map(str::to_owned);
-    p
+fn pre() -> GenerationPreCallPayload {
+    GenerationPreCallPayload::default()
 }
 
-fn post(id: &str, view: Option<OutputView>) -> GenerationPostCallPayload {
+fn post(view: Option<OutputView>) -> GenerationPostCallPayload {
     let mut p = GenerationPostCallPayload::default();
-    p.generation_id = Some(id.to_owned());
     p.model_output = view;
     p
 }
 
-fn error(id: &str, info: ErrorInfo) -> GenerationErrorPayload {
+fn error(info: ErrorInfo) -> GenerationErrorPayload {
     let mut p = GenerationErrorPayload::default();
-    p.generation_id = Some(id.to_owned());
     p.exception = info;
     p
 }
@@ -54,14 +50,12 @@ struct DummyFormat;
 async fn pre_call_without_a_model_opens_an_internal_chat_span_that_stays_open() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-1")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     assert_eq!(direct.plugin.open_spans(), 1, "the span is held");
     assert!(direct.spans().is_empty(), "and not ended");
 
     direct
-        .dispatch::<GenerationPostCall>(post("gid-1", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let spans = direct.spans();
     let span = named(&spans, "chat");
@@ -77,13 +71,11 @@ async fn pre_call_with_model_provider_and_stream_names_the_span_after_the_model(
         "huggingface",
         "ibm-granite/granite-4.1-3b",
     ));
-    let mut p = pre(Some("gid-hf"));
-    p.model = Some("ibm-granite/granite-4.1-3b".into());
-    p.provider = Some("huggingface".into());
+    let mut p = pre();
     p.model_options.insert("stream".into(), true.into());
     direct.dispatch::<GenerationPreCall>(p, &call).await;
     direct
-        .dispatch::<GenerationPostCall>(post("gid-hf", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
 
     let spans = direct.spans();
@@ -101,18 +93,16 @@ async fn pre_call_with_model_provider_and_stream_names_the_span_after_the_model(
 async fn post_call_records_usage_refreshes_nothing_else_and_ends_the_span_once() {
     let direct = Direct::new();
     let call = Call::new().backend(BackendInfo::new("openai", "gpt-4o").remote());
-    let mut p = pre(Some("gid-9"));
-    p.model = Some("gpt-4o".into());
-    p.provider = Some("openai".into());
+    let p = pre();
     direct.dispatch::<GenerationPreCall>(p, &call).await;
     let mut usage = Usage::new(10, 5);
     usage.total_tokens = Some(15);
     direct
-        .dispatch::<GenerationPostCall>(post("gid-9", Some(view_with_usage(usage))), &call)
+        .dispatch::<GenerationPostCall>(post(Some(view_with_usage(usage))), &call)
         .await;
     // A second end hook for the same generation finds nothing: the span ended exactly once.
     direct
-        .dispatch::<GenerationPostCall>(post("gid-9", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
 
     let spans = direct.spans();
@@ -134,15 +124,10 @@ async fn post_call_records_usage_refreshes_nothing_else_and_ends_the_span_once()
 async fn an_error_records_one_exception_sets_error_status_and_error_type_and_ends_the_span() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-10")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
         .dispatch::<GenerationError>(
-            error(
-                "gid-10",
-                ErrorInfo::new("ValueError", "ValueError", "rate limit"),
-            ),
+            error(ErrorInfo::new("ValueError", "ValueError", "rate limit")),
             &call,
         )
         .await;
@@ -170,22 +155,20 @@ async fn an_error_records_one_exception_sets_error_status_and_error_type_and_end
 }
 
 #[tokio::test]
-async fn a_generation_without_an_id_opens_no_span() {
+async fn a_pre_call_outside_a_generation_opens_no_span() {
     let direct = Direct::new();
-    let call = Call::new();
-    direct.dispatch::<GenerationPreCall>(pre(None), &call).await;
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("")), &call)
-        .await;
+    let outside = || HookContext::new().with_backend(BackendInfo::new("openai", "gpt-4o"));
+    let _pre = direct
+        .registry
+        .dispatch::<GenerationPreCall>(pre(), outside())
+        .await
+        .unwrap();
     assert_eq!(direct.plugin.open_spans(), 0);
-    assert!(
-        call.extensions.is_empty(),
-        "nothing stored: {:?}",
-        call.extensions
-    );
-    let mut none = GenerationPostCallPayload::default();
-    none.generation_id = None;
-    direct.dispatch::<GenerationPostCall>(none, &call).await;
+    let _post = direct
+        .registry
+        .dispatch::<GenerationPostCall>(post(None), outside())
+        .await
+        .unwrap();
     assert!(direct.spans().is_empty());
 }
 
@@ -194,23 +177,19 @@ async fn interleaved_generations_each_end_only_their_own_span() {
     let direct = Direct::new();
     let a = Call::new();
     let b = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("A")), &a)
-        .await;
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("B")), &b)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &a).await;
+    direct.dispatch::<GenerationPreCall>(pre(), &b).await;
     assert_eq!(direct.plugin.open_spans(), 2);
 
     direct
-        .dispatch::<GenerationPostCall>(post("A", Some(view_with_usage(Usage::new(1, 1)))), &a)
+        .dispatch::<GenerationPostCall>(post(Some(view_with_usage(Usage::new(1, 1)))), &a)
         .await;
     let after_a = direct.spans();
     assert_eq!(after_a.len(), 1, "only A ended");
     assert_eq!(int_attr(&after_a[0], "gen_ai.usage.input_tokens"), Some(1));
 
     direct
-        .dispatch::<GenerationPostCall>(post("B", Some(view_with_usage(Usage::new(2, 2)))), &b)
+        .dispatch::<GenerationPostCall>(post(Some(view_with_usage(Usage::new(2, 2)))), &b)
         .await;
     let both = direct.spans();
     assert_eq!(both.len(), 2);
@@ -224,19 +203,17 @@ async fn interleaved_generations_each_end_only_their_own_span() {
 }
 
 #[tokio::test]
-async fn a_post_call_with_another_generation_id_does_not_end_the_span() {
+async fn a_post_call_of_another_generation_does_not_end_the_span() {
     let direct = Direct::new();
     let call = Call::new();
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("mine")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationPostCall>(post("someone-else", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &Call::new())
         .await;
     assert!(direct.spans().is_empty());
     assert_eq!(direct.plugin.open_spans(), 1);
     direct
-        .dispatch::<GenerationPostCall>(post("mine", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     assert_eq!(direct.spans().len(), 1);
 }
@@ -245,15 +222,13 @@ async fn a_post_call_with_another_generation_id_does_not_end_the_span() {
 async fn cache_and_reasoning_tokens_are_recorded() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-14")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     let usage = Usage::new(1000, 100)
         .with_cache_creation_input_tokens(200)
         .with_cache_read_input_tokens(75)
         .with_reasoning_tokens(30);
     direct
-        .dispatch::<GenerationPostCall>(post("gid-14", Some(view_with_usage(usage))), &call)
+        .dispatch::<GenerationPostCall>(post(Some(view_with_usage(usage))), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(
@@ -274,11 +249,9 @@ async fn cache_and_reasoning_tokens_are_recorded() {
 async fn the_session_becomes_the_conversation_id() {
     let direct = Direct::new();
     let call = Call::new().session("sess-123");
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-15")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationPostCall>(post("gid-15", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     assert_eq!(
         str_attr(&direct.spans()[0], "gen_ai.conversation.id"),
@@ -290,13 +263,13 @@ async fn the_session_becomes_the_conversation_id() {
 async fn a_format_and_tool_calls_are_recorded_with_the_head_names() {
     let direct = Direct::new();
     let call = Call::new();
-    let mut p = pre(Some("gid-16"));
+    let mut p = pre();
     p.format = Some(Format::new("_DummyFormat", json!({"type": "object"})));
     p.tool_calls = true;
     p.action = Some(Object::new(DummyFormat));
     direct.dispatch::<GenerationPreCall>(p, &call).await;
     direct
-        .dispatch::<GenerationPostCall>(post("gid-16", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(attr(span, "mellea.backend"), None);
@@ -321,11 +294,9 @@ async fn a_format_and_tool_calls_are_recorded_with_the_head_names() {
 async fn without_a_format_there_is_no_format_type_nor_output_type_and_tool_calls_is_false() {
     let direct = Direct::new();
     let call = Call::new();
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-17")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationPostCall>(post("gid-17", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(attr(span, "mellea.request.format_type"), None);
@@ -343,15 +314,13 @@ async fn without_a_format_there_is_no_format_type_nor_output_type_and_tool_calls
 async fn response_model_id_and_finish_reasons_are_recorded() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-18")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     let mut view = OutputView::default();
     view.response_model = Some("gpt-4o-2024-08-06".into());
     view.response_id = Some("chatcmpl-abc123".into());
     view.finish_reasons = vec!["stop".into()];
     direct
-        .dispatch::<GenerationPostCall>(post("gid-18", Some(view)), &call)
+        .dispatch::<GenerationPostCall>(post(Some(view)), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(
@@ -372,11 +341,9 @@ async fn response_model_id_and_finish_reasons_are_recorded() {
 async fn an_output_without_response_metadata_adds_no_response_attributes() {
     let direct = Direct::new();
     let call = Call::new().backend(BackendInfo::new("huggingface", "m"));
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-19")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationPostCall>(post("gid-19", Some(OutputView::default())), &call)
+        .dispatch::<GenerationPostCall>(post(Some(OutputView::default())), &call)
         .await;
     let span = &direct.spans()[0];
     let response: Vec<String> = attr_keys(span)
@@ -386,31 +353,31 @@ async fn an_output_without_response_metadata_adds_no_response_attributes() {
     assert!(response.is_empty(), "{response:?}");
 }
 
-fn batch_pre(id: &str, provider: &str) -> GenerationBatchPreCallPayload {
+fn batch_pre() -> GenerationBatchPreCallPayload {
     let mut p = GenerationBatchPreCallPayload::default();
-    p.generation_id = Some(id.to_owned());
     p.num_actions = 3;
-    p.model = Some("m-x".into());
-    p.provider = Some(provider.to_owned());
     p
+}
+
+/// A batch generation on a remote backend of `provider` serving `m-x`.
+fn batch_call(provider: &'static str) -> Call {
+    Call::new().backend(BackendInfo::new(provider, "m-x").remote())
 }
 
 #[tokio::test]
 async fn a_batch_opens_a_text_completion_span_named_after_the_model() {
     let direct = Direct::new();
-    let call = Call::new();
-    let mut p = batch_pre("batch-1", "openai");
+    let call = batch_call("openai");
+    let mut p = batch_pre();
     p.format = Some(Format::new("Row", json!({})));
     direct.dispatch::<GenerationBatchPreCall>(p, &call).await;
-    let mut done = GenerationBatchPostCallPayload::default();
-    done.generation_id = Some("batch-1".into());
+    let done = GenerationBatchPostCallPayload::default();
     direct
         .dispatch::<GenerationBatchPostCall>(done, &call)
         .await;
 
     let spans = direct.spans();
     let span = named(&spans, "text_completion m-x");
-    // No backend declared: openai is known to be remote.
     assert_kind(span, SpanKind::Client);
     assert_eq!(
         str_attr(span, "gen_ai.operation.name"),
@@ -434,12 +401,11 @@ async fn a_batch_opens_a_text_completion_span_named_after_the_model() {
 #[tokio::test]
 async fn a_watsonx_batch_records_the_normalised_provider_and_its_usage() {
     let direct = Direct::new();
-    let call = Call::new();
+    let call = batch_call("watsonx");
     direct
-        .dispatch::<GenerationBatchPreCall>(batch_pre("batch-2", "watsonx"), &call)
+        .dispatch::<GenerationBatchPreCall>(batch_pre(), &call)
         .await;
     let mut done = GenerationBatchPostCallPayload::default();
-    done.generation_id = Some("batch-2".into());
     done.usage = Some(Usage::new(30, 15));
     direct
         .dispatch::<GenerationBatchPostCall>(done, &call)
@@ -461,12 +427,11 @@ async fn a_watsonx_batch_records_the_normalised_provider_and_its_usage() {
 #[tokio::test]
 async fn a_batch_error_records_the_exception_and_error_type() {
     let direct = Direct::new();
-    let call = Call::new();
+    let call = batch_call("openai");
     direct
-        .dispatch::<GenerationBatchPreCall>(batch_pre("batch-3", "openai"), &call)
+        .dispatch::<GenerationBatchPreCall>(batch_pre(), &call)
         .await;
     let mut failed = GenerationBatchErrorPayload::default();
-    failed.generation_id = Some("batch-3".into());
     failed.exception = ErrorInfo::new("RuntimeError", "RuntimeError", "boom")
         .with_description("the batch failed (HTTP 500)");
     direct.dispatch::<GenerationBatchError>(failed, &call).await;
@@ -476,9 +441,8 @@ async fn a_batch_error_records_the_exception_and_error_type() {
     assert_eq!(str_attr(span, "error.type"), Some("RuntimeError"));
 }
 
-fn chunk_event(id: &str, data: serde_json::Value) -> GenerationEventPayload {
+fn chunk_event(data: serde_json::Value) -> GenerationEventPayload {
     let mut p = GenerationEventPayload::default();
-    p.generation_id = Some(id.to_owned());
     p.event_name = "chunk_processed".into();
     p.data = match data {
         serde_json::Value::Object(map) => map,
@@ -491,13 +455,10 @@ fn chunk_event(id: &str, data: serde_json::Value) -> GenerationEventPayload {
 async fn a_chunk_event_is_added_to_the_open_span_without_ending_it() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-26")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
         .dispatch::<GenerationEvent>(
             chunk_event(
-                "gid-26",
                 json!({"chunk_index": 2, "chunk_text_length": 5, "time_since_last_chunk_ms": 40.0}),
             ),
             &call,
@@ -506,7 +467,6 @@ async fn a_chunk_event_is_added_to_the_open_span_without_ending_it() {
     direct
         .dispatch::<GenerationEvent>(
             chunk_event(
-                "gid-26",
                 json!({"chunk_index": 0, "chunk_text_length": 1, "time_since_last_chunk_ms": null}),
             ),
             &call,
@@ -514,7 +474,7 @@ async fn a_chunk_event_is_added_to_the_open_span_without_ending_it() {
         .await;
     assert!(direct.spans().is_empty(), "events do not end the span");
     direct
-        .dispatch::<GenerationPostCall>(post("gid-26", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
 
     let span = &direct.spans()[0];
@@ -543,17 +503,15 @@ async fn a_chunk_event_is_added_to_the_open_span_without_ending_it() {
 async fn an_event_for_an_unknown_generation_or_of_another_name_adds_nothing() {
     let direct = Direct::new();
     let call = Call::new();
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-27")), &call)
+        .dispatch::<GenerationEvent>(chunk_event(json!({"chunk_index": 0})), &Call::new())
         .await;
-    direct
-        .dispatch::<GenerationEvent>(chunk_event("unknown", json!({"chunk_index": 0})), &call)
-        .await;
-    let mut other = chunk_event("gid-27", json!({"chunk_index": 0}));
+    let mut other = chunk_event(json!({"chunk_index": 0}));
     other.event_name = "something_else".into();
     direct.dispatch::<GenerationEvent>(other, &call).await;
     direct
-        .dispatch::<GenerationPostCall>(post("gid-27", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     assert!(direct.spans()[0].events.is_empty());
 }
@@ -562,7 +520,7 @@ async fn an_event_for_an_unknown_generation_or_of_another_name_adds_nothing() {
 async fn model_options_become_request_sampling_attributes() {
     let direct = Direct::new();
     let call = Call::new();
-    let mut p = pre(Some("gid-opts"));
+    let mut p = pre();
     for (k, v) in [
         ("temperature", json!(0.2)),
         ("max_tokens", json!(256)),
@@ -574,7 +532,7 @@ async fn model_options_become_request_sampling_attributes() {
     }
     direct.dispatch::<GenerationPreCall>(p, &call).await;
     direct
-        .dispatch::<GenerationPostCall>(post("gid-opts", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(float_attr(span, "gen_ai.request.temperature"), Some(0.2));
@@ -591,11 +549,9 @@ async fn model_options_become_request_sampling_attributes() {
 async fn a_declared_server_is_recorded_and_makes_the_span_a_client_span() {
     let direct = Direct::new();
     let call = Call::new().backend(BackendInfo::new("vllm", "llama").with_server("gpu-box", 8000));
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-srv")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationPostCall>(post("gid-srv", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(span.name, "chat llama", "model taken from the backend");
@@ -609,9 +565,7 @@ async fn a_declared_server_is_recorded_and_makes_the_span_a_client_span() {
 async fn a_span_whose_generation_state_is_dropped_without_an_end_hook_ends_as_abandoned() {
     let direct = Direct::new();
     let call = Call::new();
-    direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-lost")), &call)
-        .await;
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     assert_eq!(direct.plugin.open_spans(), 1);
     drop(call);
     assert_eq!(direct.plugin.open_spans(), 0);
@@ -625,11 +579,9 @@ async fn a_span_whose_generation_state_is_dropped_without_an_end_hook_ends_as_ab
 async fn a_failure_without_a_class_is_recorded_as_other() {
     let direct = Direct::new();
     let call = Call::new();
+    direct.dispatch::<GenerationPreCall>(pre(), &call).await;
     direct
-        .dispatch::<GenerationPreCall>(pre(Some("gid-x")), &call)
-        .await;
-    direct
-        .dispatch::<GenerationError>(error("gid-x", ErrorInfo::new("", "", "??")), &call)
+        .dispatch::<GenerationError>(error(ErrorInfo::new("", "", "??")), &call)
         .await;
     assert_eq!(str_attr(&direct.spans()[0], "error.type"), Some("_OTHER"));
 }
@@ -720,12 +672,12 @@ fn context_size_counts_known_sequences_and_is_zero_without_a_context() {
 async fn the_action_type_and_context_size_are_recorded_on_chat_spans() {
     let direct = Direct::new();
     let call = Call::new();
-    let mut p = pre(Some("gid-31"));
+    let mut p = pre();
     p.action = Some(Object::new(DummyFormat));
     p.context = Some(Object::new(vec![json!(1), json!(2), json!(3)]));
     direct.dispatch::<GenerationPreCall>(p, &call).await;
     direct
-        .dispatch::<GenerationPostCall>(post("gid-31", None), &call)
+        .dispatch::<GenerationPostCall>(post(None), &call)
         .await;
     let span = &direct.spans()[0];
     assert_eq!(str_attr(span, "mellea.component.type"), Some("DummyFormat"));

@@ -117,16 +117,16 @@ impl AuditLog {
     async fn succeeded(
         &self,
         payload: &GenerationPostCallPayload,
-        _ctx: &HookContext,
+        ctx: &HookContext,
     ) -> HookResult {
-        let id = payload.generation_id.as_deref().unwrap_or("?");
+        let id = ctx.generation_id().unwrap_or("?");
         self.append(format!("ok {id} in {:.0} ms", payload.latency_ms));
         Ok(HookAction::Continue)
     }
 
     #[hook("generation_error", mode = audit)]
-    async fn failed(&self, payload: &GenerationErrorPayload, _ctx: &HookContext) -> HookResult {
-        let id = payload.generation_id.as_deref().unwrap_or("?");
+    async fn failed(&self, payload: &GenerationErrorPayload, ctx: &HookContext) -> HookResult {
+        let id = ctx.generation_id().unwrap_or("?");
         self.append(format!(
             "error {id}: {} ({})",
             payload.exception.message, payload.exception.error_type
@@ -160,7 +160,7 @@ impl UsageRecorder {
 #[mellea::plugin(name = "usage_recorder")]
 impl UsageRecorder {
     #[hook("generation_post_call", mode = fire_and_forget)]
-    async fn record(&self, payload: &GenerationPostCallPayload, _ctx: &HookContext) -> HookResult {
+    async fn record(&self, payload: &GenerationPostCallPayload, ctx: &HookContext) -> HookResult {
         let usage = payload
             .model_output
             .as_ref()
@@ -168,7 +168,7 @@ impl UsageRecorder {
         if let Some(usage) = usage {
             // A consumer that went away only loses records; the generation is unaffected.
             let _ = self.sink.send(UsageRecord {
-                generation_id: payload.generation_id.clone(),
+                generation_id: ctx.generation_id().map(str::to_owned),
                 usage,
             });
         }

@@ -297,9 +297,9 @@ impl Plugin for Recorder {
             self.clone(),
             |this, p, ctx| {
                 this.push(Fired::Pre {
-                    id: p.generation_id.clone().unwrap_or_default(),
-                    model: p.model.clone(),
-                    provider: p.provider.clone(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
+                    model: ctx.model().map(str::to_owned),
+                    provider: ctx.provider().map(str::to_owned),
                     stream: p.stream,
                     session: ctx.session_id().map(str::to_owned),
                 });
@@ -316,10 +316,10 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 let view = p.model_output.clone().unwrap_or_default();
                 this.push(Fired::Post {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     latency_ms: p.latency_ms,
                     usage: view.usage,
                     text: view.text.clone(),
@@ -333,9 +333,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::Error {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     error: p.exception.clone(),
                     partial_text: p.model_output.as_ref().and_then(|v| v.text.clone()),
                 });
@@ -346,9 +346,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::Event {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     name: p.event_name.clone(),
                     data: p.data.clone(),
                 });
@@ -359,9 +359,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::BatchPre {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     num_actions: p.num_actions,
                 });
                 let result = continue_or(this.batch_patch.clone());
@@ -372,9 +372,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::BatchPost {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     outputs: p.model_outputs.len(),
                     usage: p.usage,
                 });
@@ -385,9 +385,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self,
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::BatchError {
-                    id: p.generation_id.clone().unwrap_or_default(),
+                    id: ctx.generation_id().unwrap_or_default().to_owned(),
                     error: p.exception.clone(),
                 });
                 Box::pin(async { Ok(HookAction::Continue) })

@@ -15,10 +15,11 @@ use std::time::Duration;
 use futures_util::stream;
 use mellea::PluginViolation;
 use mellea::generation::{
-    BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
+    BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationInfo, GenerationKind,
+    GenerationRequest, ServerAddress,
 };
 use mellea::hooks::{GenerationOutput, Usage};
-use mellea::plugin::{BackendInfo, Extensions, HookContext, PluginRegistry};
+use mellea::plugin::{BackendInfo, HookContext, PluginRegistry};
 use mellea::telemetry::{BackendTracingPlugin, Telemetry, TelemetryBuilder};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status, Tracer as _};
@@ -118,39 +119,47 @@ impl Direct {
     }
 }
 
-/// The per-generation part of a hand-driven dispatch: the extension map a generation would
-/// carry, the backend and the session.
-#[derive(Default)]
+/// The per-generation part of a hand-driven dispatch: the generation whose hooks are fired,
+/// with its backend and session.
 pub struct Call {
-    pub extensions: Arc<Extensions>,
-    pub backend: Option<BackendInfo>,
-    pub session: Option<String>,
+    pub generation: Arc<GenerationInfo>,
+    backend: BackendInfo,
+    session: Option<String>,
+}
+
+impl Default for Call {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Call {
     pub fn new() -> Self {
-        Self::default()
+        Self::of(BackendInfo::default(), None)
     }
 
-    pub fn backend(mut self, backend: BackendInfo) -> Self {
-        self.backend = Some(backend);
-        self
+    fn of(backend: BackendInfo, session: Option<String>) -> Self {
+        let mut generation = GenerationInfo::new(GenerationKind::Chat, backend.clone());
+        if let Some(session) = &session {
+            generation = generation.with_session_id(session.as_str());
+        }
+        Self {
+            generation: Arc::new(generation),
+            backend,
+            session,
+        }
     }
 
-    pub fn session(mut self, session: &str) -> Self {
-        self.session = Some(session.to_owned());
-        self
+    pub fn backend(self, backend: BackendInfo) -> Self {
+        Self::of(backend, self.session)
+    }
+
+    pub fn session(self, session: &str) -> Self {
+        Self::of(self.backend, Some(session.to_owned()))
     }
 
     pub fn ctx(&self) -> HookContext {
-        let mut ctx = HookContext::new().with_extensions(self.extensions.clone());
-        if let Some(backend) = &self.backend {
-            ctx = ctx.with_backend(backend.clone());
-        }
-        if let Some(session) = &self.session {
-            ctx = ctx.with_session_id(session.clone());
-        }
-        ctx
+        HookContext::new().with_generation(self.generation.clone())
     }
 }
 

@@ -37,7 +37,7 @@ impl Tally {
     ) -> HookResult {
         let mut models = self.models.lock().await;
         tokio::task::yield_now().await;
-        models.push(payload.generation_id.clone().unwrap_or_default());
+        models.push(format!("task-{}", payload.latency_ms));
         Ok(HookAction::Continue)
     }
 }
@@ -74,7 +74,8 @@ async fn main() {
                         .await
                         .unwrap();
                     let mut post = GenerationPostCallPayload::default();
-                    post.generation_id = Some(format!("task-{task}"));
+                    // The task's number, carried in a field the handler reads back.
+                    post.latency_ms = task as f64;
                     let _ = registry
                         .dispatch::<GenerationPostCall>(post, HookContext::new())
                         .await

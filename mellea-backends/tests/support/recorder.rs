@@ -13,7 +13,8 @@ use mellea_runtime::hooks::{
     GenerationPreCallPatch, ModelOptions, OutputView, Usage,
 };
 use mellea_runtime::plugin::{
-    BackendInfo, BoxFuture, HookAction, HookResult, Plugin, PluginHooks, PluginMode, Registration,
+    BackendInfo, BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
+    Registration,
 };
 
 /// One hook firing.
@@ -125,8 +126,8 @@ impl Recorder {
     }
 }
 
-fn id(generation_id: &Option<String>) -> String {
-    generation_id.clone().unwrap_or_default()
+fn id(ctx: &HookContext) -> String {
+    ctx.generation_id().unwrap_or_default().to_owned()
 }
 
 fn done<P: Send + 'static>() -> BoxFuture<'static, HookResult<P>> {
@@ -145,9 +146,9 @@ impl Plugin for Recorder {
             self.clone(),
             |this, p, ctx| {
                 this.push(Fired::Pre {
-                    id: id(&p.generation_id),
-                    model: p.model.clone(),
-                    provider: p.provider.clone(),
+                    id: id(ctx),
+                    model: ctx.model().map(str::to_owned),
+                    provider: ctx.provider().map(str::to_owned),
                     stream: p.stream,
                     model_options: p.model_options.clone(),
                     backend: ctx.backend().cloned(),
@@ -166,9 +167,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::Post {
-                    id: id(&p.generation_id),
+                    id: id(ctx),
                     output: p.model_output.clone().unwrap_or_default(),
                 });
                 done()
@@ -178,9 +179,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::Error {
-                    id: id(&p.generation_id),
+                    id: id(ctx),
                     error: p.exception.clone(),
                     partial: p.model_output.clone(),
                 });
@@ -193,7 +194,7 @@ impl Plugin for Recorder {
             self.clone(),
             |this, p, ctx| {
                 this.push(Fired::BatchPre {
-                    id: id(&p.generation_id),
+                    id: id(ctx),
                     num_actions: p.num_actions,
                     backend: ctx.backend().cloned(),
                 });
@@ -208,9 +209,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self.clone(),
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::BatchPost {
-                    id: id(&p.generation_id),
+                    id: id(ctx),
                     outputs: p.model_outputs.clone(),
                     usage: p.usage,
                 });
@@ -221,9 +222,9 @@ impl Plugin for Recorder {
             PluginMode::Sequential,
             None,
             self,
-            |this, p, _| {
+            |this, p, ctx| {
                 this.push(Fired::BatchError {
-                    id: id(&p.generation_id),
+                    id: id(ctx),
                     error: p.exception.clone(),
                 });
                 done()

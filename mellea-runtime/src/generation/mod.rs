@@ -13,6 +13,7 @@
 
 mod backend;
 mod error_info;
+mod info;
 mod output;
 mod parent;
 mod request;
@@ -23,6 +24,7 @@ mod stream;
 pub use crate::hooks::{Message, Prompt};
 pub use backend::{BackendIdentity, ServerAddress};
 pub use error_info::{ClassifyError, describe};
+pub use info::GenerationInfo;
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
 pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};

@@ -15,7 +15,8 @@ use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 
 use super::{
-    BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, StreamChunk, parent,
+    BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, GenerationInfo,
+    StreamChunk, parent,
 };
 use crate::error::PluginViolation;
 use crate::hooks::{
@@ -26,9 +27,7 @@ use crate::hooks::{
     GenerationPreCallPayload, Hook, HookMask, HookType, JsonMap, OutputView, Payload, Prompt,
     Usage,
 };
-use crate::plugin::{
-    BackendInfo, BoxFuture, Extensions, HookContext, global, has_any_listener, has_listeners,
-};
+use crate::plugin::{BackendInfo, BoxFuture, HookContext, global, has_any_listener, has_listeners};
 
 /// Generations begun and not yet ended (their terminal hook has not finished).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -89,28 +88,14 @@ impl GenerationKind {
 /// Everything a begun generation knows; moved into the future that fires its terminal hook,
 /// and dropped (with the plugins' per-call state) when that hook has run.
 struct Live {
-    kind: GenerationKind,
-    id: Arc<str>,
-    started: Instant,
-    extensions: Arc<Extensions>,
+    /// Shared with every hook the generation fires, through `hook_ctx`.
+    info: Arc<GenerationInfo>,
     hook_ctx: HookContext,
-    parent: Context,
-    session: Option<Arc<str>>,
     prompt: Option<Prompt>,
     _counted: LiveToken,
 }
 
 impl Live {
-    /// The backend's model id, for payloads.
-    fn model(&self) -> Option<String> {
-        self.hook_ctx.backend().map(|b| b.model_id.clone())
-    }
-
-    /// The backend's provider name, for payloads.
-    fn provider(&self) -> Option<String> {
-        self.hook_ctx.backend().map(|b| String::from(&*b.provider))
-    }
-
     /// A fresh context for one dispatch: the generation's backend, session and extensions,
     /// with its own state map.
     fn dispatch_ctx(&self) -> HookContext {
@@ -118,7 +103,7 @@ impl Live {
     }
 
     fn stamp<P: Payload>(&self, mut payload: P) -> P {
-        payload.base_mut().session_id = self.session.as_deref().map(str::to_owned);
+        payload.base_mut().session_id = self.info.session_id().map(str::to_owned);
         payload
     }
 
@@ -138,7 +123,7 @@ impl Live {
     }
 
     fn latency_ms(&self) -> f64 {
-        self.started.elapsed().as_secs_f64() * 1000.0
+        self.info.started().elapsed().as_secs_f64() * 1000.0
     }
 
     /// Post-call with `view` (built only when someone listens), or nothing to fire.
@@ -147,7 +132,6 @@ impl Live {
             prompt: self.prompt.take(),
             model_output: Some(view?),
             latency_ms: self.latency_ms(),
-            generation_id: Some(String::from(&*self.id)),
             ..Default::default()
         };
         Some(Box::pin(async move {
@@ -162,11 +146,8 @@ impl Live {
     ) -> Option<BoxFuture<'static, ()>> {
         let (views, usage) = outputs?;
         let payload = GenerationBatchPostCallPayload {
-            generation_id: Some(String::from(&*self.id)),
             model_outputs: views,
             usage,
-            model: self.model(),
-            provider: self.provider(),
             latency_ms: self.latency_ms(),
             ..Default::default()
         };
@@ -183,7 +164,7 @@ impl Live {
         partial: Option<OutputView>,
     ) -> Option<BoxFuture<'static, ()>> {
         let latency_ms = self.latency_ms();
-        match self.kind {
+        match self.info.kind() {
             GenerationKind::Chat => {
                 if !has_listeners(HookType::GenerationError) {
                     return None;
@@ -191,7 +172,6 @@ impl Live {
                 let payload = GenerationErrorPayload {
                     exception: error,
                     model_output: partial,
-                    generation_id: Some(String::from(&*self.id)),
                     latency_ms,
                     ..Default::default()
                 };
@@ -204,10 +184,7 @@ impl Live {
                     return None;
                 }
                 let payload = GenerationBatchErrorPayload {
-                    generation_id: Some(String::from(&*self.id)),
                     exception: error,
-                    model: self.model(),
-                    provider: self.provider(),
                     latency_ms,
                     ..Default::default()
                 };
@@ -248,7 +225,7 @@ impl BackendSnapshot {
 /// resumes), and — from its `Drop` — when the generation's future is dropped before it
 /// finished (`error_type = "cancelled"`).
 ///
-/// Plugins keep per-call state in the generation's [`Extensions`] (reached through
+/// Plugins keep per-call state in the generation's [`Extensions`](crate::plugin::Extensions) (reached through
 /// [`HookContext::extensions`]); it is dropped with the generation, so it cannot leak.
 #[must_use = "a generation ends when it is dropped; drive it through pre-call, run and finish"]
 pub struct Generation {
@@ -262,7 +239,7 @@ pub struct Generation {
 impl std::fmt::Debug for Generation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Generation")
-            .field("id", &self.live.as_ref().map(|l| &*l.id))
+            .field("id", &self.id())
             .field("ended", &self.live.is_none())
             .finish()
     }
@@ -314,25 +291,12 @@ impl Generation {
             info.remote = remote;
         }
         let (parent, session) = parent::capture();
-        let extensions = Arc::new(Extensions::new());
-        // The context the body runs under; pre-call plugins may replace it (the tracing plugin
-        // puts its span in it, so spans inside the body nest under the backend span).
-        extensions.insert(parent.clone());
-        let mut hook_ctx = HookContext::new()
-            .with_backend(info)
-            .with_extensions(extensions.clone());
-        if let Some(session) = &session {
-            hook_ctx = hook_ctx.with_session_id(String::from(&**session));
-        }
+        let info = Arc::new(GenerationInfo::begin(kind, info, parent, session));
+        let hook_ctx = HookContext::new().with_generation(info.clone());
         Generation {
             live: Some(Box::new(Live {
-                kind,
-                id: new_generation_id(),
-                started: Instant::now(),
-                extensions,
+                info,
                 hook_ctx,
-                parent,
-                session,
                 prompt: None,
                 _counted: LiveToken::new(),
             })),
@@ -343,7 +307,7 @@ impl Generation {
     /// The Mellea-side correlation id of this generation (distinct from the provider's
     /// response id); `None` once it has ended.
     pub fn id(&self) -> Option<&str> {
-        self.live.as_ref().map(|l| &*l.id)
+        self.live.as_ref().map(|l| l.info.id())
     }
 
     /// The OTel context the body runs under: the caller's, or what a pre-call plugin put in the
@@ -352,14 +316,12 @@ impl Generation {
         let Some(live) = &self.live else {
             return Context::current();
         };
-        live.extensions
-            .get::<Context>()
-            .unwrap_or_else(|| live.parent.clone())
+        live.info.body_context()
     }
 
     /// When the generation began.
     pub(crate) fn started(&self) -> Option<Instant> {
-        self.live.as_ref().map(|l| l.started)
+        self.live.as_ref().map(|l| l.info.started())
     }
 
     /// Fires `generation_pre_call` for a chat request and writes the accepted patch back into
@@ -406,9 +368,6 @@ impl Generation {
             model_options: request.lend_model_options(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
-            generation_id: Some(String::from(&*live.id)),
-            model: live.model(),
-            provider: live.provider(),
             prompt,
             stream: streamed || request.stream(),
             ..Default::default()
@@ -438,13 +397,10 @@ impl Generation {
         }
         let payload = live.stamp(GenerationBatchPreCallPayload {
             actions: request.actions(),
-            generation_id: Some(String::from(&*live.id)),
             model_options: request.model_options().clone(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
             num_actions: request.num_actions() as u64,
-            model: live.model(),
-            provider: live.provider(),
             ..Default::default()
         });
         let outcome = global()
@@ -613,10 +569,7 @@ impl Generation {
     pub(crate) fn begin_event(&mut self, event_name: &str, data: JsonMap) {
         let Some(live) = &self.live else { return };
         let payload = live.stamp(GenerationEventPayload {
-            generation_id: Some(String::from(&*live.id)),
             event_name: event_name.to_owned(),
-            model: live.model(),
-            provider: live.provider(),
             data,
             ..Default::default()
         });
@@ -707,12 +660,6 @@ fn block_on(mut future: BoxFuture<'static, ()>) {
     while future.as_mut().poll(&mut cx).is_pending() {
         std::thread::park();
     }
-}
-
-/// A fresh UUID v4, formatted straight into its shared string.
-fn new_generation_id() -> Arc<str> {
-    let mut buffer = uuid::Uuid::encode_buffer();
-    Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer))
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

@@ -233,13 +233,6 @@ payload! {
         pub format: Option<Format> = None,
         /// Whether tool calls are enabled. Writable.
         pub tool_calls: bool = false,
-        /// Mellea-side correlation id of this generation, distinct from the provider's
-        /// response id.
-        pub generation_id: Option<String> = None,
-        /// Model id of the backend.
-        pub model: Option<String> = None,
-        /// Provider name of the backend.
-        pub provider: Option<String> = None,
         /// The prompt, when the backend exposes it.
         pub prompt: Option<Prompt> = None,
         /// Whether the call streams its output (beyond the reference, which reads
@@ -296,8 +289,6 @@ payload! {
         pub model_output: Option<OutputView> = None,
         /// Wall time from pre-call to the end of the output, in milliseconds.
         pub latency_ms: f64 = 0.0,
-        /// Correlation id of the generation.
-        pub generation_id: Option<String> = None,
     }
 }
 
@@ -308,8 +299,6 @@ payload! {
         pub exception: ErrorInfo = ErrorInfo::new("_OTHER", "", ""),
         /// Partial output, when the error came mid-stream.
         pub model_output: Option<OutputView> = None,
-        /// Correlation id of the generation.
-        pub generation_id: Option<String> = None,
         /// Wall time until the failure, in milliseconds.
         pub latency_ms: f64 = 0.0,
     }
@@ -318,14 +307,8 @@ payload! {
 payload! {
     /// `generation_event`: something happened inside a running generation (`chunk_processed`).
     pub struct GenerationEventPayload {
-        /// Correlation id of the generation.
-        pub generation_id: Option<String> = None,
         /// Event name, e.g. `"chunk_processed"`.
         pub event_name: String = String::new(),
-        /// Model id of the backend.
-        pub model: Option<String> = None,
-        /// Provider name of the backend.
-        pub provider: Option<String> = None,
         /// Event data, e.g. `chunk_index`, `chunk_text_length`, `time_since_last_chunk_ms`.
         pub data: JsonMap = JsonMap::new(),
     }
@@ -336,8 +319,6 @@ payload! {
     pub struct GenerationBatchPreCallPayload {
         /// The actions of the batch.
         pub actions: Vec<Object> = Vec::new(),
-        /// Correlation id of the batch.
-        pub generation_id: Option<String> = None,
         /// Model options. Writable.
         pub model_options: ModelOptions = ModelOptions::new(),
         /// Requested structured output format. Writable.
@@ -346,10 +327,6 @@ payload! {
         pub tool_calls: bool = false,
         /// Number of actions.
         pub num_actions: u64 = 0,
-        /// Model id of the backend.
-        pub model: Option<String> = None,
-        /// Provider name of the backend.
-        pub provider: Option<String> = None,
     }
 }
 
@@ -368,16 +345,10 @@ patch! {
 payload! {
     /// `generation_batch_post_call`: a batch generation finished successfully.
     pub struct GenerationBatchPostCallPayload {
-        /// Correlation id of the batch.
-        pub generation_id: Option<String> = None,
         /// One view per output.
         pub model_outputs: Vec<OutputView> = Vec::new(),
         /// Aggregate usage of the whole batch.
         pub usage: Option<Usage> = None,
-        /// Model id of the backend.
-        pub model: Option<String> = None,
-        /// Provider name of the backend.
-        pub provider: Option<String> = None,
         /// Wall time of the batch in milliseconds.
         pub latency_ms: f64 = 0.0,
     }
@@ -386,14 +357,8 @@ payload! {
 payload! {
     /// `generation_batch_error`: a batch generation failed, was cancelled or panicked.
     pub struct GenerationBatchErrorPayload {
-        /// Correlation id of the batch.
-        pub generation_id: Option<String> = None,
         /// What went wrong.
         pub exception: ErrorInfo = ErrorInfo::new("_OTHER", "", ""),
-        /// Model id of the backend.
-        pub model: Option<String> = None,
-        /// Provider name of the backend.
-        pub provider: Option<String> = None,
         /// Wall time until the failure, in milliseconds.
         pub latency_ms: f64 = 0.0,
     }

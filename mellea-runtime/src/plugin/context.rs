@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::generation::GenerationInfo;
+
 /// State key that reads as the backend's model id (as in the reference).
 const BACKEND_NAME: &str = "backend_name";
 
@@ -155,6 +157,9 @@ struct Shared {
     backend: Option<BackendInfo>,
     session_id: Option<String>,
     extensions: Option<Arc<Extensions>>,
+    /// Set for the hooks of a generation: its backend, session and extensions are read from
+    /// here rather than copied into the fields above.
+    generation: Option<Arc<GenerationInfo>>,
 }
 
 /// Context of one dispatch: the backend and session it belongs to, the operation's
@@ -226,6 +231,14 @@ impl HookContext {
         self
     }
 
+    /// Lends a generation's facts to the handlers: its backend, session and extensions are
+    /// then the generation's (instrumented methods do this for every hook they fire).
+    #[must_use]
+    pub fn with_generation(mut self, generation: Arc<GenerationInfo>) -> Self {
+        self.shared_mut().generation = Some(generation);
+        self
+    }
+
     /// Seeds a state value.
     #[must_use]
     pub fn with_state(
@@ -243,17 +256,49 @@ impl HookContext {
 
     /// The backend this dispatch belongs to.
     pub fn backend(&self) -> Option<&BackendInfo> {
-        self.shared.backend.as_ref()
+        self.shared
+            .backend
+            .as_ref()
+            .or_else(|| self.generation().map(GenerationInfo::backend))
     }
 
     /// The session this dispatch belongs to.
     pub fn session_id(&self) -> Option<&str> {
-        self.shared.session_id.as_deref()
+        self.shared
+            .session_id
+            .as_deref()
+            .or_else(|| self.generation().and_then(GenerationInfo::session_id))
     }
 
     /// The operation's extension map, if the call site provides one (generations do).
-    pub fn extensions(&self) -> Option<&Arc<Extensions>> {
-        self.shared.extensions.as_ref()
+    pub fn extensions(&self) -> Option<&Extensions> {
+        self.shared
+            .extensions
+            .as_deref()
+            .or_else(|| self.generation().map(GenerationInfo::extensions))
+    }
+
+    /// The reference's `generation_id` of a generation hook: the Mellea-side correlation id of
+    /// the generation (distinct from the provider's response id). Read from the generation
+    /// rather than copied into every payload.
+    pub fn generation_id(&self) -> Option<&str> {
+        self.generation().map(GenerationInfo::id)
+    }
+
+    /// The reference's `model` of a generation hook: the backend's model id.
+    pub fn model(&self) -> Option<&str> {
+        self.backend().map(|b| b.model_id.as_str())
+    }
+
+    /// The reference's `provider` of a generation hook: the backend's provider name.
+    pub fn provider(&self) -> Option<&str> {
+        self.backend().map(|b| &*b.provider)
+    }
+
+    /// The generation whose hook this is: its id, kind, backend, session, start and OTel
+    /// context, shared by every hook it fires. `None` for hooks outside a generation.
+    pub fn generation(&self) -> Option<&GenerationInfo> {
+        self.shared.generation.as_deref()
     }
 
     /// A state value.
@@ -311,6 +356,7 @@ impl fmt::Debug for HookContext {
         f.debug_struct("HookContext")
             .field("backend", &self.shared.backend)
             .field("session_id", &self.shared.session_id)
+            .field("generation", &self.shared.generation)
             .field("state", &*self.lock_state())
             .finish()
     }

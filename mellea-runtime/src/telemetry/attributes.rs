@@ -25,12 +25,6 @@ pub fn normalize_provider_name(provider: &str) -> &str {
     }
 }
 
-/// Providers whose models run in another process, for spans whose backend declared nothing
-/// (the Python original's list).
-pub(crate) fn is_known_remote_provider(provider: &str) -> bool {
-    matches!(provider, "openai" | "ollama" | "watsonx" | "litellm")
-}
-
 /// The span name: `"{operation} {model}"`, or the bare operation when the model is unknown.
 ///
 /// ```

@@ -74,6 +74,7 @@ pub use config::{
 pub use console::ConsoleSpanExporter;
 pub use export::ExportStats;
 pub use plugin::BackendTracingPlugin;
+pub(crate) use plugin::SpanSlot;
 pub use propagate::{Propagated, propagate};
 pub use redact::redact_userinfo;
 

@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::future::ready;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::trace::{
     Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _,
@@ -14,8 +14,8 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::Value as Json;
 
 use super::attributes::{
-    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, is_known_remote_provider,
-    model_option_attributes, request_attributes, response_attributes, span_name, usage_attributes,
+    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, model_option_attributes,
+    request_attributes, response_attributes, span_name, usage_attributes,
 };
 use super::{backend_tracer, semconv};
 use crate::generation::GenerationSpanId;
@@ -55,8 +55,8 @@ static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
 ///   [`description`](crate::hooks::ErrorInfo::description) — never the request or a server's
 ///   words — unless content capture is on, which records the error's full message.
 ///
-/// Per-call state lives in the generation's extensions, so it is dropped with the generation
-/// and cannot leak; [`open_spans`](Self::open_spans) counts spans started and not yet ended.
+/// Its open span lives in a typed slot of the generation (no search by id), so it is dropped
+/// with the generation and cannot leak; [`open_spans`](Self::open_spans) counts spans started and not yet ended.
 /// Should a generation end without its end hook reaching this plugin (the plugin was
 /// unregistered meanwhile), its span is ended with `error.type = "abandoned"` when the
 /// generation's state is dropped.
@@ -160,33 +160,23 @@ impl BackendTracingPlugin {
     }
 
     fn start(&self, ctx: &HookContext, request: Start<'_>) {
-        let Some(generation_id) = request.generation_id.filter(|id| !id.is_empty()) else {
-            return;
-        };
-        let Some(extensions) = ctx.extensions() else {
+        let Some(generation) = ctx.generation() else {
             tracing::debug!(
                 "backend_tracing: a pre-call dispatch without a generation scope is not traced"
             );
             return;
         };
-        let backend = ctx.backend();
-        let model = non_empty(request.model)
-            .or_else(|| backend.and_then(|b| non_empty(Some(b.model_id.as_str()))));
-        let provider = non_empty(request.provider)
-            .or_else(|| backend.and_then(|b| non_empty(Some(&b.provider))));
-        let remote = backend.map_or_else(
-            || provider.is_some_and(is_known_remote_provider),
-            |b| b.remote,
-        );
+        let backend = generation.backend();
+        let model = non_empty(Some(backend.model_id.as_str()));
+        let provider = non_empty(Some(&backend.provider));
+        let remote = backend.remote;
 
         let mut attributes = request_attributes(request.operation, model, provider);
-        if let Some(backend) = backend {
-            if let Some(address) = &backend.server_address {
-                attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
-            }
-            if let Some(port) = backend.server_port {
-                attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
-            }
+        if let Some(address) = &backend.server_address {
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
+        }
+        if let Some(port) = backend.server_port {
+            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
         }
         if request.stream {
             attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
@@ -222,7 +212,7 @@ impl BackendTracingPlugin {
         {
             attributes.push(KeyValue::new(semconv::MELLEA_REQUEST_CONTEXT_SIZE, size));
         }
-        if let Some(session) = ctx.session_id().filter(|s| !s.is_empty()) {
+        if let Some(session) = generation.session_id().filter(|s| !s.is_empty()) {
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_CONVERSATION_ID,
                 session.to_owned(),
@@ -238,7 +228,7 @@ impl BackendTracingPlugin {
             ));
         }
 
-        let parent = extensions.get::<Context>().unwrap_or_else(Context::current);
+        let parent = generation.body_context();
         let builder = SpanBuilder::from_name(span_name(request.operation, model))
             .with_kind(if remote {
                 SpanKind::Client
@@ -252,51 +242,28 @@ impl BackendTracingPlugin {
         // (`with_generation_span`) and tell it from spans it did not open.
         let cx = parent.with_span(span).with_value(GenerationSpanId(span_id));
         // The body of the generation runs under this context.
-        extensions.insert(cx.clone());
+        generation.set_body_context(cx.clone());
         self.open.fetch_add(1, Ordering::Relaxed);
-        let mut open = Some(OpenSpan {
+        generation.spans.put(OpenSpan {
             instance: self.instance,
-            generation_id: generation_id.to_owned(),
             cx,
             open: self.open.clone(),
             ended: false,
         });
-        extensions.with_mut(|spans: &mut OpenSpans| spans.0.extend(open.take()));
-        if let Some(first) = open {
-            extensions.insert(OpenSpans(vec![first]));
-        }
     }
 
-    /// Takes this plugin's open span of `generation_id` out of the generation's state.
-    fn take(&self, ctx: &HookContext, generation_id: Option<&str>) -> Option<OpenSpan> {
-        let generation_id = generation_id.filter(|id| !id.is_empty())?;
-        ctx.extensions()?
-            .with_mut(|spans: &mut OpenSpans| {
-                let index = spans
-                    .0
-                    .iter()
-                    .position(|s| s.is(self.instance, generation_id))?;
-                Some(spans.0.swap_remove(index))
-            })
-            .flatten()
+    /// Takes this plugin's open span out of the generation's slot.
+    fn take(&self, ctx: &HookContext) -> Option<OpenSpan> {
+        ctx.generation()?.spans.take(self.instance)
     }
 
-    /// The context holding this plugin's open span of `generation_id`, without ending it.
-    fn peek(&self, ctx: &HookContext, generation_id: Option<&str>) -> Option<Context> {
-        let generation_id = generation_id.filter(|id| !id.is_empty())?;
-        ctx.extensions()?
-            .with_mut(|spans: &mut OpenSpans| {
-                spans
-                    .0
-                    .iter()
-                    .find(|s| s.is(self.instance, generation_id))
-                    .map(|s| s.cx.clone())
-            })
-            .flatten()
+    /// The context holding this plugin's open span, without ending it.
+    fn peek(&self, ctx: &HookContext) -> Option<Context> {
+        ctx.generation()?.spans.peek(self.instance)
     }
 
-    fn succeed(&self, ctx: &HookContext, generation_id: Option<&str>, output: Success<'_>) {
-        let Some(open) = self.take(ctx, generation_id) else {
+    fn succeed(&self, ctx: &HookContext, output: Success<'_>) {
+        let Some(open) = self.take(ctx) else {
             return;
         };
         {
@@ -321,8 +288,8 @@ impl BackendTracingPlugin {
         open.end();
     }
 
-    fn fail(&self, ctx: &HookContext, generation_id: Option<&str>, error: &ErrorInfo) {
-        let Some(open) = self.take(ctx, generation_id) else {
+    fn fail(&self, ctx: &HookContext, error: &ErrorInfo) {
+        let Some(open) = self.take(ctx) else {
             return;
         };
         record_failure(&open.cx, error, self.capture_content);
@@ -333,7 +300,7 @@ impl BackendTracingPlugin {
         if payload.event_name != semconv::CHUNK_PROCESSED_EVENT {
             return;
         }
-        let Some(cx) = self.peek(ctx, payload.generation_id.as_deref()) else {
+        let Some(cx) = self.peek(ctx) else {
             return;
         };
         let data = &payload.data;
@@ -396,9 +363,6 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 /// What pre-call tells the span about the request.
 struct Start<'a> {
     operation: &'static str,
-    generation_id: Option<&'a str>,
-    model: Option<&'a str>,
-    provider: Option<&'a str>,
     stream: bool,
     format: Option<&'a Format>,
     tool_calls: bool,
@@ -416,25 +380,54 @@ enum Success<'a> {
     Batch(Option<&'a Usage>),
 }
 
-/// The open spans of one generation, kept in its extensions (one per tracing plugin that saw
-/// it).
+/// The open spans of one generation, one per tracing plugin that saw it: kept in the
+/// generation itself, so its end hook finds the span without a search by id. Nearly always
+/// one, which is held inline.
 #[derive(Default)]
-struct OpenSpans(Vec<OpenSpan>);
+pub(crate) struct SpanSlot(Mutex<(Option<OpenSpan>, Vec<OpenSpan>)>);
+
+impl SpanSlot {
+    fn lock(&self) -> MutexGuard<'_, (Option<OpenSpan>, Vec<OpenSpan>)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn put(&self, span: OpenSpan) {
+        let mut spans = self.lock();
+        match &spans.0 {
+            None => spans.0 = Some(span),
+            Some(_) => spans.1.push(span),
+        }
+    }
+
+    fn take(&self, instance: u64) -> Option<OpenSpan> {
+        let mut spans = self.lock();
+        if spans.0.as_ref().is_some_and(|s| s.instance == instance) {
+            return spans.0.take();
+        }
+        let index = spans.1.iter().position(|s| s.instance == instance)?;
+        Some(spans.1.swap_remove(index))
+    }
+
+    fn peek(&self, instance: u64) -> Option<Context> {
+        let spans = self.lock();
+        spans
+            .0
+            .iter()
+            .chain(&spans.1)
+            .find(|s| s.instance == instance)
+            .map(|s| s.cx.clone())
+    }
+}
 
 /// A span from pre-call until its end.
 struct OpenSpan {
     instance: u64,
-    generation_id: String,
     cx: Context,
     open: Arc<AtomicUsize>,
     ended: bool,
 }
 
 impl OpenSpan {
-    fn is(&self, instance: u64, generation_id: &str) -> bool {
-        self.instance == instance && self.generation_id == generation_id
-    }
-
     fn end(mut self) {
         self.cx.span().end();
         self.ended = true;
@@ -518,9 +511,6 @@ impl BackendTracingPlugin {
             ctx,
             Start {
                 operation: semconv::OPERATION_CHAT,
-                generation_id: p.generation_id.as_deref(),
-                model: p.model.as_deref(),
-                provider: p.provider.as_deref(),
                 stream: p.stream
                     || p.model_options
                         .get(model_option::STREAM)
@@ -538,15 +528,11 @@ impl BackendTracingPlugin {
     }
 
     fn on_post_call(&self, p: &GenerationPostCallPayload, ctx: &HookContext) {
-        self.succeed(
-            ctx,
-            p.generation_id.as_deref(),
-            Success::Chat(p.model_output.as_ref()),
-        );
+        self.succeed(ctx, Success::Chat(p.model_output.as_ref()));
     }
 
     fn on_error(&self, p: &GenerationErrorPayload, ctx: &HookContext) {
-        self.fail(ctx, p.generation_id.as_deref(), &p.exception);
+        self.fail(ctx, &p.exception);
     }
 
     fn on_batch_pre_call(&self, p: &GenerationBatchPreCallPayload, ctx: &HookContext) {
@@ -554,9 +540,6 @@ impl BackendTracingPlugin {
             ctx,
             Start {
                 operation: semconv::OPERATION_TEXT_COMPLETION,
-                generation_id: p.generation_id.as_deref(),
-                model: p.model.as_deref(),
-                provider: p.provider.as_deref(),
                 stream: false,
                 format: p.format.as_ref(),
                 tool_calls: p.tool_calls,
@@ -570,14 +553,10 @@ impl BackendTracingPlugin {
     }
 
     fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
-        self.succeed(
-            ctx,
-            p.generation_id.as_deref(),
-            Success::Batch(p.usage.as_ref()),
-        );
+        self.succeed(ctx, Success::Batch(p.usage.as_ref()));
     }
 
     fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
-        self.fail(ctx, p.generation_id.as_deref(), &p.exception);
+        self.fail(ctx, &p.exception);
     }
 }
