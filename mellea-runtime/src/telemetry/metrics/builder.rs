@@ -53,8 +53,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Prints a metrics summary at every export (overriding `MELLEA_METRICS_CONSOLE`).
+    /// Prints a metrics summary at every export (overriding `MELLEA_METRICS_CONSOLE`);
+    /// `true` implies metrics on.
     pub fn with_metrics_console(mut self, console: bool) -> Self {
+        self.metrics.config.enabled |= console;
         self.metrics.config.console = console;
         self
     }
@@ -62,14 +64,17 @@ impl TelemetryBuilder {
     /// Prints the metrics summary with `exporter`; implies
     /// [`with_metrics_console(true)`](Self::with_metrics_console).
     pub fn with_metrics_console_exporter(mut self, exporter: ConsoleMetricExporter) -> Self {
+        self.metrics.config.enabled = true;
         self.metrics.config.console = true;
         self.metrics.console = Some(exporter);
         self
     }
 
     /// Exports metrics by OTLP to `endpoint`, used as given (e.g.
-    /// `http://localhost:4318/v1/metrics` for OTLP/HTTP, `http://localhost:4317` for gRPC).
+    /// `http://localhost:4318/v1/metrics` for OTLP/HTTP, `http://localhost:4317` for gRPC);
+    /// implies metrics on.
     pub fn with_metrics_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.metrics.config.enabled = true;
         self.metrics.config.otlp = true;
         self.metrics.config.otlp_endpoint = Some(endpoint.into());
         self
