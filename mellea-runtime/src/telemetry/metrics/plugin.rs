@@ -1,11 +1,12 @@
 //! `BackendMetricsPlugin`: GenAI client metrics from the end hooks of every generation.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::ready;
 use std::sync::Arc;
 
-use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider;
+use opentelemetry::{KeyValue, Value};
 use serde_json::Value as Json;
 
 use super::instruments::{
@@ -105,7 +106,7 @@ impl BackendMetricsPlugin {
 
     fn record_success(
         &self,
-        labels: &[KeyValue],
+        mut labels: Vec<KeyValue>,
         model: &str,
         usage: Option<&Usage>,
         latency_ms: f64,
@@ -113,24 +114,25 @@ impl BackendMetricsPlugin {
     ) {
         self.instruments
             .duration
-            .record(seconds(latency_ms), labels);
+            .record(seconds(latency_ms), &labels);
         if let Some(ttfc) = time_to_first_chunk {
-            self.instruments.time_to_first_chunk.record(ttfc, labels);
+            self.instruments.time_to_first_chunk.record(ttfc, &labels);
         }
         let input = usage.and_then(|u| u.input_tokens).unwrap_or(0);
         let output = usage.and_then(|u| u.output_tokens).unwrap_or(0);
-        for (count, kind) in [(input, TOKEN_TYPE_INPUT), (output, TOKEN_TYPE_OUTPUT)] {
-            if count > 0 {
-                let mut with_type = labels.to_vec();
-                with_type.push(KeyValue::new(GEN_AI_TOKEN_TYPE, kind));
-                self.instruments.token_usage.record(count, &with_type);
-            }
-        }
         if let Some(pricing) = &self.pricing
             && (input > 0 || output > 0)
             && let Some(cost) = pricing.cost(model, input, output)
         {
-            self.instruments.cost.add(cost, labels);
+            self.instruments.cost.add(cost, &labels);
+        }
+        // One label set for both token types: the type is pushed and popped, not cloned.
+        for (count, kind) in [(input, TOKEN_TYPE_INPUT), (output, TOKEN_TYPE_OUTPUT)] {
+            if count > 0 {
+                labels.push(KeyValue::new(GEN_AI_TOKEN_TYPE, kind));
+                self.instruments.token_usage.record(count, &labels);
+                labels.pop();
+            }
         }
     }
 
@@ -175,20 +177,25 @@ fn labels(
                 .filter(|m| !m.is_empty())
         })
         .unwrap_or(UNKNOWN);
-    let provider = provider
-        .filter(|p| !p.is_empty())
-        .or_else(|| {
-            backend
-                .map(|b| b.provider.as_ref())
-                .filter(|p| !p.is_empty())
-        })
-        .map_or(UNKNOWN, normalize_provider_name);
+    // A provider declared by `#[backend(provider = ...)]` is a static string: no allocation.
+    let provider: Value = match provider.filter(|p| !p.is_empty()) {
+        Some(given) => Value::from(normalize_provider_name(given).to_owned()),
+        None => match backend.map(|b| &b.provider).filter(|p| !p.is_empty()) {
+            Some(Cow::Borrowed(declared)) => {
+                let normalized = normalize_provider_name(declared);
+                if normalized == *declared {
+                    Value::from(*declared)
+                } else {
+                    Value::from(normalized.to_owned())
+                }
+            }
+            Some(Cow::Owned(declared)) => Value::from(normalize_provider_name(declared).to_owned()),
+            None => Value::from(UNKNOWN),
+        },
+    };
     let mut labels = Vec::with_capacity(8);
     labels.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
-    labels.push(KeyValue::new(
-        semconv::GEN_AI_PROVIDER_NAME,
-        provider.to_owned(),
-    ));
+    labels.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
     labels.push(KeyValue::new(
         semconv::GEN_AI_REQUEST_MODEL,
         model.to_owned(),
@@ -259,7 +266,7 @@ impl BackendMetricsPlugin {
             view.and_then(|v| v.response_model.as_deref()),
         );
         self.record_success(
-            &labels,
+            labels,
             &model,
             view.and_then(|v| v.usage.as_ref()),
             p.latency_ms,
@@ -313,7 +320,7 @@ impl BackendMetricsPlugin {
             p.provider.as_deref(),
             None,
         );
-        self.record_success(&labels, &model, p.usage.as_ref(), p.latency_ms, None);
+        self.record_success(labels, &model, p.usage.as_ref(), p.latency_ms, None);
     }
 
     fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
