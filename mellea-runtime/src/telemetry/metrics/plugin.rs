@@ -206,12 +206,12 @@ fn labels(
             response_model.to_owned(),
         ));
     }
-    if let Some(backend) = backend.filter(|b| b.remote) {
-        if let Some(address) = &backend.server_address {
-            labels.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
-            if let Some(port) = backend.server_port {
-                labels.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
-            }
+    if let Some(backend) = backend.filter(|b| b.remote)
+        && let Some(address) = &backend.server_address
+    {
+        labels.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
+        if let Some(port) = backend.server_port {
+            labels.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
     (labels, model.to_owned())
