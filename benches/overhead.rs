@@ -8,7 +8,8 @@
 //! - (e) the bare method inside a hand-written OpenTelemetry span with the same name, kind and
 //!   attributes — the floor;
 //! - (f) the bare method under `#[tracing::instrument]` with `tracing-opentelemetry` recording
-//!   the same fields — the path users take today.
+//!   the same fields — the path users take today;
+//! - (g) as (d) plus `BackendMetricsPlugin` (its ratio to (d) is the cost of metrics).
 //!
 //! Every case runs on a current-thread tokio runtime, so dispatch pays what it pays in
 //! applications (handler timeouts included). `BENCHMARKS.md` holds the figures.
@@ -344,7 +345,46 @@ fn generation(c: &mut Criterion) {
         });
         telemetry.shutdown().unwrap();
     }
+
+    {
+        // (g) tracing and metrics: both plugins, metrics read by a periodic reader whose
+        // exporter drops them (interval long enough that export is not measured).
+        let telemetry = mellea::telemetry::TelemetryBuilder::new()
+            .with_simple_exporter(DropSpans)
+            .with_metric_exporter(DropMetrics)
+            .with_metric_export_interval(Duration::from_secs(3600))
+            .install()
+            .unwrap();
+        group.bench_function("g_backend_tracing_and_metrics_plugins", |b| {
+            b.to_async(&runtime)
+                .iter(|| backend.instrumented(black_box(request())))
+        });
+        telemetry.shutdown().unwrap();
+    }
     group.finish();
+}
+
+/// A metric exporter that drops every collection.
+#[derive(Debug)]
+struct DropMetrics;
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for DropMetrics {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        black_box(metrics);
+        Ok(())
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
 }
 
 criterion_group! {

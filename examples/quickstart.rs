@@ -14,6 +14,10 @@
 //!
 //! `MELLEA_TRACES_CONSOLE=1` also prints every span in full; `MELLEA_TRACES_OTLP=1` with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` sends them to a collector.
+//!
+//! Metrics: `MELLEA_METRICS_CONSOLE=1` prints a short metrics summary at the end (token usage
+//! and operation duration of the generation); `MELLEA_METRICS_ENABLED=1 MELLEA_METRICS_OTLP=1`
+//! sends the GenAI histograms to the collector too.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -24,6 +28,7 @@ use mellea::hooks::{
     model_option,
 };
 use mellea::plugin::{HookContext, HookFn};
+use mellea::telemetry::metrics::{ConsoleMetricExporter, MetricsConfig};
 use mellea::telemetry::{TelemetryBuilder, TracingConfig};
 use mellea::{HookAction, HookResult, PluginMode, PluginViolation, Violation};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -250,6 +255,47 @@ pub async fn run_traced() -> Result<String, mellea::telemetry::TelemetryError> {
     run_traced_with(TracingConfig::from_env()).await
 }
 
+/// Where the metrics summary is written, to be printed after the span tree.
+#[derive(Clone, Default)]
+pub struct Summary(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Summary {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// [`run_traced_with`] plus metrics as `metrics` says; returns the span tree and the metrics
+/// summary (empty unless `MELLEA_METRICS_CONSOLE` is on).
+pub async fn run_observed(
+    mut config: TracingConfig,
+    mut metrics: MetricsConfig,
+) -> Result<(String, String), mellea::telemetry::TelemetryError> {
+    config.enabled = true;
+    let tree = SpanTree::default();
+    let summary = Summary::default();
+    let console = metrics.console;
+    // The summary goes to a buffer so that it prints after the spans, at the end.
+    metrics.enabled |= console;
+    let mut builder = TelemetryBuilder::from_config(config)
+        .with_simple_exporter(tree.clone())
+        .with_metrics_config(metrics);
+    if console {
+        builder =
+            builder.with_metrics_console_exporter(ConsoleMetricExporter::new(summary.clone()));
+    }
+    let telemetry = traced::start(builder)?;
+    telemetry.application_span("quickstart").run(run()).await;
+    // Flushes spans and metrics and fails if any was lost.
+    traced::finish(telemetry)?;
+    let text = String::from_utf8_lossy(&summary.0.lock().unwrap()).into_owned();
+    Ok((tree.render(), text))
+}
+
 /// [`run_traced`] with `config` instead of the process environment.
 pub async fn run_traced_with(
     mut config: TracingConfig,
@@ -268,9 +314,12 @@ pub async fn run_traced_with(
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run_traced().await {
-        Ok(tree) => {
+    match run_observed(TracingConfig::from_env(), MetricsConfig::from_env()).await {
+        Ok((tree, summary)) => {
             println!("\nspans:\n{tree}");
+            if !summary.is_empty() {
+                println!("{summary}");
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(error) => {

@@ -74,6 +74,60 @@ async fn the_quickstart_exports_its_spans() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_prints_a_metrics_summary_and_exports_the_histograms() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let collector = HttpCollector::start(Behaviour::Accept).await;
+    let endpoint = collector.endpoint.clone();
+    let metrics = mellea::telemetry::metrics::MetricsConfig::from_lookup(move |name| match name {
+        "MELLEA_METRICS_ENABLED" | "MELLEA_METRICS_OTLP" | "MELLEA_METRICS_CONSOLE" => {
+            Some("1".to_owned())
+        }
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.clone()),
+        "OTEL_METRIC_EXPORT_INTERVAL" => Some("1000".to_owned()),
+        _ => None,
+    });
+    let (tree, summary) = quickstart::run_observed(env(&collector.endpoint, &[]), metrics)
+        .await
+        .expect("every span and data point delivered");
+    assert!(tree.starts_with("quickstart ["), "{tree}");
+    assert!(summary.starts_with("mellea metrics:\n"), "{summary}");
+    assert!(
+        summary.contains("gen_ai.client.operation.duration [s] {gen_ai.operation.name=chat, gen_ai.provider.name=echo, gen_ai.request.model=echo-1} count=1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("gen_ai.token.type=input} count=1 sum=8"),
+        "{summary}"
+    );
+    // The blocked generation ended in the guard's violation: measured as a failed operation.
+    assert!(
+        summary.contains(
+            "mellea.llm.errors [{error}] {error.type=PluginViolation, gen_ai.operation.name=chat"
+        ),
+        "{summary}"
+    );
+    // No prompt text in the metrics.
+    assert!(
+        !summary.contains("haiku") && !summary.contains("password"),
+        "{summary}"
+    );
+    let names: Vec<String> = collector
+        .metrics
+        .metrics()
+        .into_iter()
+        .map(|(_, m)| m.name)
+        .collect();
+    assert!(
+        names.contains(&"gen_ai.client.token.usage".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"gen_ai.client.operation.duration".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_otlp_example_reports_what_it_delivered_over_http_and_grpc() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let http = HttpCollector::start(Behaviour::Accept).await;

@@ -10,6 +10,12 @@ use std::io::Read as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -17,6 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -83,11 +90,58 @@ impl Inbox {
     }
 }
 
+/// The metric export requests a collector received (path, request).
+#[derive(Clone, Default)]
+pub struct MetricsInbox(Arc<Mutex<Vec<(String, ExportMetricsServiceRequest)>>>);
+
+impl MetricsInbox {
+    fn push(&self, path: String, request: ExportMetricsServiceRequest) {
+        self.0.lock().unwrap().push((path, request));
+    }
+
+    /// Metric export requests received so far.
+    pub fn requests(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// The paths the requests were sent to.
+    pub fn paths(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// Every metric received, with its instrumentation scope's name, in arrival order.
+    pub fn metrics(&self) -> Vec<(String, Metric)> {
+        let mut out = Vec::new();
+        for (_, request) in self.0.lock().unwrap().iter() {
+            for resource_metrics in &request.resource_metrics {
+                for scope_metrics in &resource_metrics.scope_metrics {
+                    let scope = scope_metrics
+                        .scope
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    for metric in &scope_metrics.metrics {
+                        out.push((scope.clone(), metric.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// An OTLP/HTTP collector on 127.0.0.1.
 pub struct HttpCollector {
     /// `http://127.0.0.1:{port}` (the base URL, without `/v1/traces`).
     pub endpoint: String,
     pub inbox: Inbox,
+    /// What arrived at `/v1/metrics`.
+    pub metrics: MetricsInbox,
 }
 
 impl HttpCollector {
@@ -95,16 +149,23 @@ impl HttpCollector {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let inbox = Inbox::default();
+        let metrics = MetricsInbox::default();
         let sink = inbox.clone();
+        let metrics_sink = metrics.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let sink = sink.clone();
+                let metrics_sink = metrics_sink.clone();
                 tokio::spawn(async move {
-                    let _ = serve_http(socket, sink, behaviour).await;
+                    let _ = serve_http(socket, sink, metrics_sink, behaviour).await;
                 });
             }
         });
-        Self { endpoint, inbox }
+        Self {
+            endpoint,
+            inbox,
+            metrics,
+        }
     }
 }
 
@@ -112,6 +173,7 @@ impl HttpCollector {
 async fn serve_http(
     socket: tokio::net::TcpStream,
     sink: Inbox,
+    metrics_sink: MetricsInbox,
     behaviour: Behaviour,
 ) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
@@ -159,6 +221,18 @@ async fn serve_http(
                         .expect("a gzip body");
                     body = plain;
                 }
+                if path.ends_with("/v1/metrics") {
+                    let request = ExportMetricsServiceRequest::decode(body.as_slice())
+                        .expect("the body is an OTLP protobuf metrics export request");
+                    metrics_sink.push(path.clone(), request);
+                    write
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\n\
+                              content-length: 0\r\n\r\n",
+                        )
+                        .await?;
+                    continue;
+                }
                 let request = ExportTraceServiceRequest::decode(body.as_slice())
                     .expect("the body is an OTLP protobuf export request");
                 sink.push(Received {
@@ -190,6 +264,26 @@ pub struct GrpcCollector {
     /// `http://127.0.0.1:{port}`.
     pub endpoint: String,
     pub inbox: Inbox,
+    /// What arrived at the `MetricsService`.
+    pub metrics: MetricsInbox,
+}
+
+struct Metrics {
+    inbox: MetricsInbox,
+}
+
+#[tonic::async_trait]
+impl MetricsService for Metrics {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.inbox.push(
+            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export".to_owned(),
+            request.into_inner(),
+        );
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
 }
 
 struct Service {
@@ -247,12 +341,22 @@ impl GrpcCollector {
             behaviour,
         })
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+        let metrics = MetricsInbox::default();
+        let metrics_service = MetricsServiceServer::new(Metrics {
+            inbox: metrics.clone(),
+        })
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(metrics_service)
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
         );
-        Self { endpoint, inbox }
+        Self {
+            endpoint,
+            inbox,
+            metrics,
+        }
     }
 }
 

@@ -189,6 +189,11 @@ impl Pipeline {
         }
     }
 
+    /// Marks the exporter shut down (what is handed to it afterwards is a drop).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
     /// Takes a place in the batch queue, or counts the span as dropped.
     fn try_enqueue(&self) -> bool {
         if self.closed.load(Ordering::Relaxed) {
@@ -242,7 +247,7 @@ impl Pipeline {
         .is_ok()
     }
 
-    fn handed(&self, count: usize) {
+    pub(crate) fn handed(&self, count: usize) {
         self.handed.fetch_add(count as u64, Ordering::AcqRel);
         if self.max_queue != usize::MAX {
             // Spans reach the exporter only through the queue, so this never underflows.
@@ -250,7 +255,7 @@ impl Pipeline {
         }
     }
 
-    fn finished(&self, count: usize, result: &OTelSdkResult, elapsed: Duration) {
+    pub(crate) fn finished(&self, count: usize, result: &OTelSdkResult, elapsed: Duration) {
         match result {
             Ok(()) => {
                 self.exported.fetch_add(count as u64, Ordering::AcqRel);

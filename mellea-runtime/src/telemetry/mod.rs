@@ -37,6 +37,7 @@ pub mod attributes;
 mod config;
 mod console;
 mod export;
+pub mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod otlp_env;
@@ -73,6 +74,7 @@ pub use config::{
 };
 pub use console::ConsoleSpanExporter;
 pub use export::ExportStats;
+pub use metrics::{BackendMetricsPlugin, MetricsConfig};
 pub use plugin::BackendTracingPlugin;
 pub(crate) use plugin::SpanSlot;
 pub use propagate::{Propagated, propagate};
@@ -287,6 +289,7 @@ pub struct TelemetryBuilder {
     console: Option<ConsoleSpanExporter>,
     session: Option<String>,
     plugin_name: Option<String>,
+    metrics: metrics::MetricsSetup,
 }
 
 impl fmt::Debug for TelemetryBuilder {
@@ -296,6 +299,7 @@ impl fmt::Debug for TelemetryBuilder {
             .field("own_provider", &self.provider.is_some())
             .field("extra_processors", &self.steps.len())
             .field("session", &self.session)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -315,9 +319,10 @@ impl TelemetryBuilder {
         })
     }
 
-    /// What the process environment says ([`TracingConfig::from_env`]).
+    /// What the process environment says ([`TracingConfig::from_env`],
+    /// [`MetricsConfig::from_env`]).
     pub fn from_env() -> Self {
-        Self::from_config(TracingConfig::from_env())
+        Self::from_config(TracingConfig::from_env()).with_metrics_config(MetricsConfig::from_env())
     }
 
     /// What `config` says.
@@ -332,6 +337,7 @@ impl TelemetryBuilder {
             console: None,
             session: None,
             plugin_name: None,
+            metrics: metrics::MetricsSetup::default(),
         }
     }
 
@@ -492,14 +498,28 @@ impl TelemetryBuilder {
     /// With tracing disabled in the configuration nothing happens and the guard is inactive.
     /// A process-wide installation (no [`for_session`](Self::for_session)) exists once: while
     /// one lives, installing again returns a handle to it and this builder is not used.
-    pub fn install(self) -> Result<Telemetry, TelemetryError> {
+    pub fn install(mut self) -> Result<Telemetry, TelemetryError> {
+        let metrics_setup = std::mem::take(&mut self.metrics);
+        let metrics_wait = self.export_timeout.unwrap_or_else(|| {
+            metrics_setup
+                .config
+                .otlp_timeout
+                .unwrap_or(DEFAULT_EXPORT_TIMEOUT)
+                + WAIT_GRACE
+        });
+        let service_name = self.config.service_name.clone();
+        let session = self.session.clone();
+        let install_metrics = move |warnings: &mut Vec<String>| {
+            metrics_setup.install(session.as_deref(), &service_name, metrics_wait, warnings)
+        };
         if !self.config.enabled {
             // A mistyped `MELLEA_TRACES_ENABLED` is exactly when the warning matters.
             let mut warnings = Vec::new();
             for problem in self.config.warnings() {
                 warn(&mut warnings, problem.clone());
             }
-            return Ok(Telemetry::disabled(self.config, warnings));
+            let metrics = install_metrics(&mut warnings)?;
+            return Ok(Telemetry::disabled(self.config, warnings, metrics));
         }
         match self.session.clone() {
             Some(session) => {
@@ -508,6 +528,7 @@ impl TelemetryBuilder {
                     .clone()
                     .unwrap_or_else(|| format!("{}.session.{session}", BackendTracingPlugin::NAME));
                 let mut inner = self.build(name);
+                inner.metrics = install_metrics(&mut inner.warnings)?;
                 let plugin = inner
                     .plugin
                     .clone()
@@ -536,6 +557,7 @@ impl TelemetryBuilder {
                     .clone()
                     .unwrap_or_else(|| BackendTracingPlugin::NAME.to_owned());
                 let mut inner = self.build(name);
+                inner.metrics = install_metrics(&mut inner.warnings)?;
                 let plugin = inner
                     .plugin
                     .clone()
@@ -647,6 +669,7 @@ impl TelemetryBuilder {
             plugin: Some(Arc::new(plugin)),
             registration: None,
             global: false,
+            metrics: None,
         }
     }
 }
@@ -780,9 +803,20 @@ struct Inner {
     application_tracer: Option<SdkTracer>,
     registration: Option<Registration>,
     global: bool,
+    /// The metrics installation, when metrics are on.
+    metrics: Option<Arc<metrics::Installed>>,
 }
 
 impl Inner {
+    /// The counts of every accounted exporter, of spans and of metric data points.
+    fn stats(&self) -> ExportStats {
+        let mut pipelines = self.pipelines.clone();
+        if let Some(metrics) = &self.metrics {
+            pipelines.extend(metrics.pipelines.iter().cloned());
+        }
+        ExportStats::sum(&pipelines)
+    }
+
     /// Unregisters the plugin, then flushes and (if it built the provider) shuts the provider
     /// down. Idempotent.
     fn teardown(&mut self) -> Result<ExportStats, TelemetryError> {
@@ -808,21 +842,41 @@ impl Inner {
                 *tracer = None;
             }
         }
+        // Shut down before tracing so that both are waited for; its counts stay readable.
+        let metrics = self.metrics.as_ref().map(|m| m.pipelines.clone());
+        let metrics_result = self
+            .metrics
+            .take()
+            .and_then(metrics::Installed::release)
+            .unwrap_or(Ok(()));
+        let outcome = |inner: &Self, result: Result<(), OTelSdkError>| {
+            let mut pipelines = inner.pipelines.clone();
+            pipelines.extend(metrics.iter().flatten().cloned());
+            let stats = ExportStats::sum(&pipelines);
+            if !stats.all_delivered() {
+                return Err(TelemetryError::Undelivered {
+                    stats,
+                    wait: inner.wait,
+                });
+            }
+            result.map_err(TelemetryError::export)?;
+            Ok(stats)
+        };
         let Some(provider) = self.provider.take() else {
-            return Ok(ExportStats::sum(&self.pipelines));
+            return outcome(self, metrics_result);
         };
         let result = if self.owns_provider {
             provider.shutdown_with_timeout(self.wait)
         } else {
             provider.force_flush()
         };
-        self.outcome(result)
+        outcome(self, result.and(metrics_result))
     }
 
     /// The truth about the exports so far: an error unless every span handed to an accounted
     /// exporter was delivered, then whatever the SDK said.
     fn outcome(&self, result: Result<(), OTelSdkError>) -> Result<ExportStats, TelemetryError> {
-        let stats = ExportStats::sum(&self.pipelines);
+        let stats = self.stats();
         if !stats.all_delivered() {
             return Err(TelemetryError::Undelivered {
                 stats,
@@ -868,7 +922,11 @@ impl Telemetry {
         TelemetryBuilder::new()
     }
 
-    fn disabled(config: TracingConfig, warnings: Vec<String>) -> Self {
+    fn disabled(
+        config: TracingConfig,
+        warnings: Vec<String>,
+        metrics: Option<Arc<metrics::Installed>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id: NEXT_INSTALLATION.fetch_add(1, Ordering::Relaxed),
@@ -882,6 +940,7 @@ impl Telemetry {
                 application_tracer: None,
                 registration: None,
                 global: false,
+                metrics,
             }),
         }
     }
@@ -936,9 +995,14 @@ impl Telemetry {
     /// [`TelemetryError::Undelivered`] if any span handed to an exporter so far was dropped,
     /// failed, or is still unconfirmed (the counts are cumulative since installation).
     pub fn force_flush(&self) -> Result<ExportStats, TelemetryError> {
+        let metrics = self
+            .inner
+            .metrics
+            .as_ref()
+            .map_or(Ok(()), |m| m.force_flush());
         match &self.inner.provider {
-            Some(provider) => self.inner.outcome(provider.force_flush()),
-            None => Ok(ExportStats::default()),
+            Some(provider) => self.inner.outcome(provider.force_flush().and(metrics)),
+            None => self.inner.outcome(metrics),
         }
     }
 
@@ -949,7 +1013,7 @@ impl Telemetry {
     /// methods; not span processors added with `with_span_processor` or a provider supplied
     /// with `with_provider`.
     pub fn stats(&self) -> ExportStats {
-        ExportStats::sum(&self.inner.pipelines)
+        self.inner.stats()
     }
 
     /// Tears tracing down now and says whether every span was delivered (dropping the guard
@@ -963,7 +1027,7 @@ impl Telemetry {
     pub fn shutdown(self) -> Result<ExportStats, TelemetryError> {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => inner.teardown(),
-            Err(shared) => Ok(ExportStats::sum(&shared.pipelines)),
+            Err(shared) => Ok(shared.stats()),
         }
     }
 }

@@ -147,19 +147,19 @@ fn grpc_exporter(_settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
 }
 
 #[cfg(feature = "otlp-grpc")]
-mod grpc {
+pub(super) mod grpc {
     use tokio::runtime::{Builder, Handle};
     use tokio::sync::oneshot;
 
     /// A one-thread tokio runtime that lives as long as the exporter.
     #[derive(Debug)]
-    pub(super) struct ExportRuntime {
+    pub(in crate::telemetry) struct ExportRuntime {
         handle: Handle,
         stop: Option<oneshot::Sender<()>>,
     }
 
     impl ExportRuntime {
-        pub(super) fn start() -> std::io::Result<Self> {
+        pub(in crate::telemetry) fn start() -> std::io::Result<Self> {
             let runtime = Builder::new_current_thread().enable_all().build()?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
@@ -177,7 +177,7 @@ mod grpc {
             })
         }
 
-        pub(super) fn handle(&self) -> &Handle {
+        pub(in crate::telemetry) fn handle(&self) -> &Handle {
             &self.handle
         }
     }
@@ -193,7 +193,7 @@ mod grpc {
 
 /// The blocking reqwest client, recording why a request failed: the OTLP exporter itself
 /// reports every transport failure as "network error", which does not say what to fix.
-struct DiagnosingClient {
+pub(super) struct DiagnosingClient {
     client: reqwest::blocking::Client,
     timeout: Duration,
     last_error: Arc<Mutex<Option<String>>>,
@@ -208,7 +208,10 @@ impl fmt::Debug for DiagnosingClient {
 }
 
 impl DiagnosingClient {
-    fn new(timeout: Duration, last_error: Arc<Mutex<Option<String>>>) -> Result<Self, String> {
+    pub(super) fn new(
+        timeout: Duration,
+        last_error: Arc<Mutex<Option<String>>>,
+    ) -> Result<Self, String> {
         // reqwest's blocking client starts a runtime of its own, which must not happen on a
         // thread that is already inside one.
         let client = std::thread::Builder::new()

@@ -204,7 +204,11 @@ pub(super) fn is_http_url(value: &str) -> bool {
 
 /// `key=value` pairs separated by commas; values percent-decoded. Malformed entries are
 /// skipped with a problem that names the key but never shows a value (it is often a token).
-fn headers(name: &str, value: &str, problems: &mut Vec<String>) -> Vec<(String, String)> {
+pub(super) fn headers(
+    name: &str,
+    value: &str,
+    problems: &mut Vec<String>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (index, entry) in value.split(',').map(str::trim).enumerate() {
         if entry.is_empty() {

@@ -1,0 +1,379 @@
+//! OpenTelemetry GenAI client metrics of generations, from the same hooks as tracing: token
+//! usage, operation duration, time to first chunk and per output chunk, errors by category,
+//! and cost from user-supplied prices.
+//!
+//! [`init_from_env`](super::init_from_env) sets metrics up when `MELLEA_METRICS_ENABLED` is on
+//! (see [`MetricsConfig`] for every variable): a meter provider of its own with a periodic
+//! reader per exporter (`MELLEA_METRICS_CONSOLE`, `MELLEA_METRICS_OTLP`), every `OTEL_METRIC_EXPORT_INTERVAL`,
+//! and the [`BackendMetricsPlugin`] registered next to the tracing plugin. The one
+//! [`Telemetry`](super::Telemetry) guard flushes and shuts both down, and its
+//! [`stats`](super::Telemetry::stats) and [`shutdown`](super::Telemetry::shutdown) count metric
+//! data points as well as spans.
+
+mod builder;
+mod config;
+mod console;
+mod export;
+mod instruments;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod plugin;
+mod pricing;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+
+pub use config::{
+    DEFAULT_EXPORT_INTERVAL, METRIC_EXPORT_INTERVAL_ENV, METRICS_CONSOLE_ENV, METRICS_ENABLED_ENV,
+    METRICS_OTLP_ENV, MetricsConfig, OTLP_METRICS_COMPRESSION_ENV, OTLP_METRICS_ENDPOINT_ENV,
+    OTLP_METRICS_HEADERS_ENV, OTLP_METRICS_PROTOCOL_ENV, OTLP_METRICS_TEMPORALITY_ENV,
+    OTLP_METRICS_TIMEOUT_ENV, PRICING_FILE_ENV,
+};
+pub use console::{ConsoleMetricExporter, summary};
+pub use instruments::{
+    DURATION_BOUNDARIES, GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK, GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+    GEN_AI_CLIENT_TOKEN_USAGE, GEN_AI_TOKEN_TYPE, MELLEA_ERROR_CATEGORY, MELLEA_LLM_COST_USD,
+    MELLEA_LLM_ERRORS, METER_NAME, TOKEN_TYPE_INPUT, TOKEN_TYPE_OUTPUT, TOKEN_USAGE_BOUNDARIES,
+    UNKNOWN, error_category, mellea_meter,
+};
+pub use plugin::BackendMetricsPlugin;
+pub use pricing::{ModelPrice, Pricing, PricingError};
+
+use export::CountingMetricExporter;
+
+use super::export::{Pipeline, PipelineKind};
+use crate::error::RegistrationError;
+use crate::plugin::{Registration, global};
+
+/// Adds one reader to the meter provider being built, with the pipelines it is counted by.
+type ReaderStep = Box<dyn FnOnce(MeterProviderBuilder, &mut Setup) -> MeterProviderBuilder + Send>;
+
+/// The metrics part of a [`TelemetryBuilder`](super::TelemetryBuilder).
+#[derive(Default)]
+pub(super) struct MetricsSetup {
+    pub(super) config: MetricsConfig,
+    pub(super) provider: Option<SdkMeterProvider>,
+    pub(super) steps: Vec<ReaderStep>,
+    pub(super) console: Option<ConsoleMetricExporter>,
+    pub(super) pricing: Option<Pricing>,
+}
+
+impl fmt::Debug for MetricsSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSetup")
+            .field("config", &self.config)
+            .field("own_provider", &self.provider.is_some())
+            .field("extra_readers", &self.steps.len())
+            .finish()
+    }
+}
+
+/// What building a meter provider needs besides the configuration.
+pub(super) struct Setup {
+    pipelines: Vec<Arc<Pipeline>>,
+    interval: Duration,
+    warnings: Vec<String>,
+}
+
+impl Setup {
+    /// A periodic reader exporting with `exporter`, counted as a pipeline to `destination`.
+    pub(super) fn periodic<E: PushMetricExporter>(
+        &mut self,
+        exporter: E,
+        destination: impl Into<String>,
+        kind: PipelineKind,
+        request_timeout: Option<Duration>,
+        transport_error: Option<Arc<Mutex<Option<String>>>>,
+    ) -> PeriodicReader<CountingMetricExporter<E>> {
+        let pipeline = Pipeline::new(destination, kind, None, request_timeout, transport_error);
+        self.pipelines.push(pipeline.clone());
+        PeriodicReader::builder(CountingMetricExporter::new(exporter, pipeline))
+            .with_interval(self.interval)
+            .build()
+    }
+
+    fn warn(&mut self, message: String) {
+        tracing::warn!("{message}");
+        self.warnings.push(message);
+    }
+}
+
+/// The process-wide metrics installation, while it lives.
+static GLOBAL_METRICS: Mutex<Option<Weak<Installed>>> = Mutex::new(None);
+
+/// One metrics installation: the meter provider, the plugin and its registration.
+pub(super) struct Installed {
+    provider: Option<SdkMeterProvider>,
+    owns_provider: bool,
+    pub(super) pipelines: Vec<Arc<Pipeline>>,
+    plugin: Arc<BackendMetricsPlugin>,
+    registration: Option<Registration>,
+    wait: Duration,
+}
+
+impl fmt::Debug for Installed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("exporters", &self.pipelines)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Installed {
+    /// The meter provider generations are measured with.
+    pub(super) fn provider(&self) -> Option<&SdkMeterProvider> {
+        self.provider.as_ref()
+    }
+
+    /// The registered plugin.
+    pub(super) fn plugin(&self) -> &Arc<BackendMetricsPlugin> {
+        &self.plugin
+    }
+
+    /// Exports what was recorded so far.
+    pub(super) fn force_flush(&self) -> OTelSdkResult {
+        self.provider
+            .as_ref()
+            .map_or(Ok(()), SdkMeterProvider::force_flush)
+    }
+
+    /// Tears this installation down if `this` is its last handle; the provider's answer.
+    pub(super) fn release(this: Arc<Self>) -> Option<OTelSdkResult> {
+        Arc::into_inner(this).map(|mut installed| installed.teardown())
+    }
+
+    /// Unregisters the plugin, then shuts the provider down (exporting what is left) or, if
+    /// the application supplied it, flushes it. Idempotent.
+    fn teardown(&mut self) -> OTelSdkResult {
+        if let Some(registration) = self.registration.take() {
+            global().unregister(&registration);
+        }
+        let Some(provider) = self.provider.take() else {
+            return Ok(());
+        };
+        if self.owns_provider {
+            provider.shutdown_with_timeout(self.wait)
+        } else {
+            provider.force_flush()
+        }
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        if let Err(error) = self.teardown() {
+            tracing::warn!(
+                "exporting the last metrics failed: {}",
+                super::redact_userinfo(&error.to_string())
+            );
+        }
+    }
+}
+
+impl MetricsSetup {
+    /// Sets metrics up and registers the plugin (process-wide, or for `session`); `None` when
+    /// metrics are off. Warnings are logged and added to `warnings`.
+    pub(super) fn install(
+        self,
+        session: Option<&str>,
+        service_name: &str,
+        wait: Duration,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Arc<Installed>>, RegistrationError> {
+        for problem in self.config.warnings() {
+            tracing::warn!("{problem}");
+            warnings.push(problem.clone());
+        }
+        if !self.config.enabled {
+            return Ok(None);
+        }
+        let Some(session) = session else {
+            let mut slot = GLOBAL_METRICS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(existing) = slot.as_ref().and_then(Weak::upgrade) {
+                tracing::debug!("metrics are already set up; reusing the existing setup");
+                return Ok(Some(existing));
+            }
+            let mut installed = self.build(
+                BackendMetricsPlugin::NAME.to_owned(),
+                service_name,
+                wait,
+                warnings,
+            );
+            installed.registration = Some(global().register(installed.plugin.clone())?);
+            let installed = Arc::new(installed);
+            *slot = Some(Arc::downgrade(&installed));
+            return Ok(Some(installed));
+        };
+        let name = format!("{}.session.{session}", BackendMetricsPlugin::NAME);
+        let mut installed = self.build(name, service_name, wait, warnings);
+        installed.registration =
+            Some(global().register_for_session(session.to_owned(), installed.plugin.clone())?);
+        Ok(Some(Arc::new(installed)))
+    }
+
+    fn build(
+        self,
+        plugin_name: String,
+        service_name: &str,
+        wait: Duration,
+        warnings: &mut Vec<String>,
+    ) -> Installed {
+        let mut setup = Setup {
+            pipelines: Vec::new(),
+            interval: self.config.export_interval,
+            warnings: Vec::new(),
+        };
+        let mut plugin_pricing = self.pricing;
+        if plugin_pricing.is_none()
+            && let Some(path) = &self.config.pricing_file
+        {
+            match Pricing::from_file(path) {
+                Ok(pricing) => plugin_pricing = Some(pricing),
+                Err(error) => setup.warn(error.to_string()),
+            }
+        }
+        let (provider, owns_provider) = match self.provider {
+            Some(provider) => {
+                if self.config.console || self.config.otlp || !self.steps.is_empty() {
+                    setup.warn(
+                        "metric exporters and readers are not added to a meter provider \
+                         supplied with `with_meter_provider`; add them to that provider instead"
+                            .to_owned(),
+                    );
+                }
+                (provider, false)
+            }
+            None => {
+                let mut builder = SdkMeterProvider::builder().with_resource(
+                    Resource::builder()
+                        .with_service_name(service_name.to_owned())
+                        .build(),
+                );
+                if self.config.otlp {
+                    builder = add_otlp(builder, &self.config, &mut setup);
+                }
+                if self.config.console {
+                    let console = self
+                        .console
+                        .unwrap_or_default()
+                        .with_temporality(self.config.temporality);
+                    let reader =
+                        setup.periodic(console, "the console", PipelineKind::Other, None, None);
+                    builder = builder.with_reader(reader);
+                }
+                for step in self.steps {
+                    builder = step(builder, &mut setup);
+                }
+                (builder.build(), true)
+            }
+        };
+        let mut plugin = BackendMetricsPlugin::from_provider(&provider).with_name(plugin_name);
+        if let Some(pricing) = plugin_pricing {
+            plugin = plugin.with_pricing(pricing);
+        }
+        warnings.append(&mut setup.warnings);
+        Installed {
+            provider: Some(provider),
+            owns_provider,
+            pipelines: setup.pipelines,
+            plugin: Arc::new(plugin),
+            registration: None,
+            wait,
+        }
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn add_otlp(
+    builder: MeterProviderBuilder,
+    config: &MetricsConfig,
+    setup: &mut Setup,
+) -> MeterProviderBuilder {
+    use super::OtlpProtocol;
+
+    let mut protocol = config.otlp_transport;
+    if protocol == OtlpProtocol::HttpJson && !cfg!(feature = "otlp-json") {
+        setup.warn(
+            "OTLP protocol http/json was asked for metrics, but mellea was built without its \
+             `otlp-json` cargo feature; exporting with http/protobuf instead"
+                .to_owned(),
+        );
+        protocol = OtlpProtocol::HttpProtobuf;
+    }
+    let endpoint = match &config.otlp_endpoint {
+        Some(endpoint) => endpoint.clone(),
+        None => {
+            let default = match protocol {
+                OtlpProtocol::Grpc => "http://localhost:4317",
+                _ => "http://localhost:4318/v1/metrics",
+            };
+            setup.warn(format!(
+                "OTLP metric exporter is enabled ({METRICS_OTLP_ENV}=true) but no endpoint is \
+                 configured. Set {OTLP_METRICS_ENDPOINT_ENV} or OTEL_EXPORTER_OTLP_ENDPOINT to \
+                 export metrics; exporting to the default {default} meanwhile."
+            ));
+            default.to_owned()
+        }
+    };
+    let shown = super::redact_userinfo(&endpoint).into_owned();
+    let destination = format!("{shown} (OTLP {} metrics)", protocol.as_str());
+    let timeout = config.otlp_timeout.unwrap_or(super::DEFAULT_EXPORT_TIMEOUT);
+    let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
+    let built = otlp::exporter(otlp::Settings {
+        protocol,
+        endpoint: &endpoint,
+        timeout,
+        headers: &config.otlp_headers,
+        gzip: config.otlp_gzip,
+        temporality: config.temporality,
+        transport_error: Arc::clone(&transport_error),
+    });
+    match built {
+        Ok(exporter) => {
+            let kind = if protocol == OtlpProtocol::Grpc {
+                PipelineKind::OtlpGrpc
+            } else {
+                PipelineKind::OtlpHttp
+            };
+            let reader = setup.periodic(
+                exporter,
+                destination,
+                kind,
+                Some(timeout),
+                Some(transport_error),
+            );
+            builder.with_reader(reader)
+        }
+        Err(error) => {
+            setup.warn(format!(
+                "Failed to initialize OTLP metric exporter for {destination}: {}. Metrics \
+                 will not be exported via OTLP.",
+                super::redact_userinfo(&error)
+            ));
+            builder
+        }
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn add_otlp(
+    builder: MeterProviderBuilder,
+    _config: &MetricsConfig,
+    setup: &mut Setup,
+) -> MeterProviderBuilder {
+    setup.warn(
+        "OTLP metric export is enabled (MELLEA_METRICS_OTLP=true) but mellea was built without \
+         its `otlp` cargo feature. Enable the feature to export metrics via OTLP."
+            .to_owned(),
+    );
+    builder
+}

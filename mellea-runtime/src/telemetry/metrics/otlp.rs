@@ -1,0 +1,145 @@
+//! The OTLP metric exporter, over the same transports as spans: HTTP through the diagnosing
+//! blocking client, gRPC through tonic on a runtime of its own.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+
+use crate::telemetry::OtlpProtocol;
+use crate::telemetry::otlp::DiagnosingClient;
+
+/// What one OTLP metric exporter is built from.
+pub(super) struct Settings<'a> {
+    pub(super) protocol: OtlpProtocol,
+    pub(super) endpoint: &'a str,
+    pub(super) timeout: Duration,
+    pub(super) headers: &'a [(String, String)],
+    pub(super) gzip: bool,
+    pub(super) temporality: Temporality,
+    pub(super) transport_error: Arc<Mutex<Option<String>>>,
+}
+
+/// An OTLP metric exporter, with the runtime its gRPC channel lives on.
+#[derive(Debug)]
+pub(super) struct OtlpMetricExporter {
+    inner: opentelemetry_otlp::MetricExporter,
+    /// Dropped after `inner`, so the channel's tasks outlive it.
+    #[cfg(feature = "otlp-grpc")]
+    _runtime: Option<crate::telemetry::otlp::grpc::ExportRuntime>,
+}
+
+impl PushMetricExporter for OtlpMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        self.inner.export(metrics).await
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+/// Builds the exporter; the error says why it could not be built.
+pub(super) fn exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
+    match settings.protocol {
+        OtlpProtocol::Grpc => grpc_exporter(settings),
+        _ => http_exporter(settings),
+    }
+}
+
+fn http_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
+    let protocol = match settings.protocol {
+        #[cfg(feature = "otlp-json")]
+        OtlpProtocol::HttpJson => Protocol::HttpJson,
+        _ => Protocol::HttpBinary,
+    };
+    let client = DiagnosingClient::new(settings.timeout, settings.transport_error)?;
+    let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
+    let mut builder = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_protocol(protocol)
+        .with_endpoint(settings.endpoint)
+        .with_timeout(settings.timeout)
+        .with_headers(headers)
+        .with_temporality(settings.temporality);
+    if settings.gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    let inner = builder.build().map_err(|e| e.to_string())?;
+    Ok(OtlpMetricExporter {
+        inner,
+        #[cfg(feature = "otlp-grpc")]
+        _runtime: None,
+    })
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn grpc_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
+    use opentelemetry_otlp::WithTonicConfig as _;
+    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+
+    let mut headers = http::HeaderMap::new();
+    for (key, value) in settings.headers {
+        let (Ok(key), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) else {
+            return Err(format!(
+                "the header `{key}` cannot be sent as gRPC metadata"
+            ));
+        };
+        headers.append(key, value);
+    }
+    let runtime = crate::telemetry::otlp::grpc::ExportRuntime::start()
+        .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
+    // The channel spawns its connection tasks on the runtime current while it is built.
+    let entered = runtime.handle().enter();
+    let mut builder = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(settings.endpoint)
+        .with_timeout(settings.timeout)
+        .with_metadata(MetadataMap::from_headers(headers))
+        .with_temporality(settings.temporality);
+    if settings
+        .endpoint
+        .to_ascii_lowercase()
+        .starts_with("https://")
+    {
+        builder = builder.with_tls_config(
+            opentelemetry_otlp::tonic_types::transport::ClientTlsConfig::new().with_enabled_roots(),
+        );
+    }
+    if settings.gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    let inner = builder.build().map_err(|e| e.to_string())?;
+    drop(entered);
+    Ok(OtlpMetricExporter {
+        inner,
+        _runtime: Some(runtime),
+    })
+}
+
+#[cfg(not(feature = "otlp-grpc"))]
+fn grpc_exporter(_settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
+    Err(
+        "mellea was built without its `otlp-grpc` cargo feature; enable it, or set \
+         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/protobuf and point the endpoint at the \
+         collector's OTLP/HTTP port (usually 4318)"
+            .to_owned(),
+    )
+}
