@@ -91,45 +91,21 @@ fn http_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
 
 #[cfg(feature = "otlp-grpc")]
 fn grpc_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
-    use opentelemetry_otlp::WithTonicConfig as _;
-    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
-
-    let mut headers = http::HeaderMap::new();
-    for (key, value) in settings.headers {
-        // Checked when read from the environment; a value set in code may still be unusable.
-        let (Ok(key), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(value),
-        ) else {
-            return Err(format!(
-                "the header `{key}` cannot be sent as gRPC metadata"
-            ));
-        };
-        headers.append(key, value);
-    }
     let runtime = grpc::ExportRuntime::start()
         .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
     // The channel spawns its connection tasks on the runtime current while it is built.
-    let _entered = runtime.handle().enter();
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(settings.endpoint)
-        .with_timeout(settings.timeout)
-        .with_metadata(MetadataMap::from_headers(headers));
-    if settings
-        .endpoint
-        .to_ascii_lowercase()
-        .starts_with("https://")
-    {
-        builder = builder.with_tls_config(
-            opentelemetry_otlp::tonic_types::transport::ClientTlsConfig::new().with_enabled_roots(),
-        );
-    }
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    let inner = builder.build().map_err(|e| e.to_string())?;
-    drop(_entered);
+    let entered = runtime.handle().enter();
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+    let inner = grpc::configure(
+        builder,
+        settings.endpoint,
+        settings.timeout,
+        settings.headers,
+        settings.gzip,
+    )?
+    .build()
+    .map_err(|e| e.to_string())?;
+    drop(entered);
     Ok(OtlpExporter {
         inner,
         _runtime: Some(runtime),
@@ -148,8 +124,49 @@ fn grpc_exporter(_settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
 
 #[cfg(feature = "otlp-grpc")]
 pub(super) mod grpc {
+    use std::time::Duration;
+
+    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_otlp::WithTonicConfig;
+    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+    use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
     use tokio::runtime::{Builder, Handle};
     use tokio::sync::oneshot;
+
+    /// What every gRPC exporter (spans and metrics) is configured with: endpoint, timeout,
+    /// headers as metadata, TLS with the platform's roots for `https://`, and gzip.
+    pub(in crate::telemetry) fn configure<B: WithExportConfig + WithTonicConfig>(
+        builder: B,
+        endpoint: &str,
+        timeout: Duration,
+        headers: &[(String, String)],
+        gzip: bool,
+    ) -> Result<B, String> {
+        let mut metadata = http::HeaderMap::new();
+        for (key, value) in headers {
+            // Checked when read from the environment; a value set in code may still be unusable.
+            let (Ok(key), Ok(value)) = (
+                http::HeaderName::from_bytes(key.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) else {
+                return Err(format!(
+                    "the header `{key}` cannot be sent as gRPC metadata"
+                ));
+            };
+            metadata.append(key, value);
+        }
+        let mut builder = builder
+            .with_endpoint(endpoint)
+            .with_timeout(timeout)
+            .with_metadata(MetadataMap::from_headers(metadata));
+        if endpoint.to_ascii_lowercase().starts_with("https://") {
+            builder = builder.with_tls_config(ClientTlsConfig::new().with_enabled_roots());
+        }
+        if gzip {
+            builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+        }
+        Ok(builder)
+    }
 
     /// A one-thread tokio runtime that lives as long as the exporter.
     #[derive(Debug)]

@@ -89,44 +89,24 @@ fn http_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
 
 #[cfg(feature = "otlp-grpc")]
 fn grpc_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
-    use opentelemetry_otlp::WithTonicConfig as _;
-    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+    use crate::telemetry::otlp::grpc;
 
-    let mut headers = http::HeaderMap::new();
-    for (key, value) in settings.headers {
-        let (Ok(key), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(value),
-        ) else {
-            return Err(format!(
-                "the header `{key}` cannot be sent as gRPC metadata"
-            ));
-        };
-        headers.append(key, value);
-    }
-    let runtime = crate::telemetry::otlp::grpc::ExportRuntime::start()
+    let runtime = grpc::ExportRuntime::start()
         .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
     // The channel spawns its connection tasks on the runtime current while it is built.
     let entered = runtime.handle().enter();
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
+    let builder = opentelemetry_otlp::MetricExporter::builder()
         .with_tonic()
-        .with_endpoint(settings.endpoint)
-        .with_timeout(settings.timeout)
-        .with_metadata(MetadataMap::from_headers(headers))
         .with_temporality(settings.temporality);
-    if settings
-        .endpoint
-        .to_ascii_lowercase()
-        .starts_with("https://")
-    {
-        builder = builder.with_tls_config(
-            opentelemetry_otlp::tonic_types::transport::ClientTlsConfig::new().with_enabled_roots(),
-        );
-    }
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    let inner = builder.build().map_err(|e| e.to_string())?;
+    let inner = grpc::configure(
+        builder,
+        settings.endpoint,
+        settings.timeout,
+        settings.headers,
+        settings.gzip,
+    )?
+    .build()
+    .map_err(|e| e.to_string())?;
     drop(entered);
     Ok(OtlpMetricExporter {
         inner,
