@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -64,29 +64,53 @@ pub(super) fn exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, Strin
 }
 
 fn http_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
-    let protocol = match settings.protocol {
-        #[cfg(feature = "otlp-json")]
-        OtlpProtocol::HttpJson => Protocol::HttpJson,
-        _ => Protocol::HttpBinary,
-    };
-    let client = DiagnosingClient::new(settings.timeout, settings.transport_error)?;
-    let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_protocol(protocol)
-        .with_endpoint(settings.endpoint)
-        .with_timeout(settings.timeout)
-        .with_headers(headers);
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    let inner = builder.build().map_err(|e| e.to_string())?;
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+    let inner = configure_http(
+        builder,
+        settings.protocol,
+        settings.endpoint,
+        settings.timeout,
+        settings.headers,
+        settings.gzip,
+        settings.transport_error,
+    )?
+    .build()
+    .map_err(|e| e.to_string())?;
     Ok(OtlpExporter {
         inner,
         #[cfg(feature = "otlp-grpc")]
         _runtime: None,
     })
+}
+
+/// What every OTLP/HTTP exporter (spans and metrics) is configured with: the diagnosing
+/// client, protocol, endpoint, timeout, headers and gzip.
+pub(in crate::telemetry) fn configure_http<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    protocol: OtlpProtocol,
+    endpoint: &str,
+    timeout: Duration,
+    headers: &[(String, String)],
+    gzip: bool,
+    transport_error: Arc<Mutex<Option<String>>>,
+) -> Result<B, String> {
+    let protocol = match protocol {
+        #[cfg(feature = "otlp-json")]
+        OtlpProtocol::HttpJson => Protocol::HttpJson,
+        _ => Protocol::HttpBinary,
+    };
+    let client = DiagnosingClient::new(timeout, transport_error)?;
+    let headers: HashMap<String, String> = headers.iter().cloned().collect();
+    let mut builder = builder
+        .with_http_client(client)
+        .with_protocol(protocol)
+        .with_endpoint(endpoint)
+        .with_timeout(timeout)
+        .with_headers(headers);
+    if gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
 }
 
 #[cfg(feature = "otlp-grpc")]

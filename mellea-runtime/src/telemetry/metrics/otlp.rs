@@ -1,18 +1,16 @@
 //! The OTLP metric exporter, over the same transports as spans: HTTP through the diagnosing
 //! blocking client, gRPC through tonic on a runtime of its own.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry_otlp::{Protocol, WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use crate::telemetry::OtlpProtocol;
-use crate::telemetry::otlp::DiagnosingClient;
+use crate::telemetry::otlp::configure_http;
 
 /// What one OTLP metric exporter is built from.
 pub(super) struct Settings<'a> {
@@ -61,25 +59,20 @@ pub(super) fn exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, Str
 }
 
 fn http_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
-    let protocol = match settings.protocol {
-        #[cfg(feature = "otlp-json")]
-        OtlpProtocol::HttpJson => Protocol::HttpJson,
-        _ => Protocol::HttpBinary,
-    };
-    let client = DiagnosingClient::new(settings.timeout, settings.transport_error)?;
-    let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
+    let builder = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
-        .with_http_client(client)
-        .with_protocol(protocol)
-        .with_endpoint(settings.endpoint)
-        .with_timeout(settings.timeout)
-        .with_headers(headers)
         .with_temporality(settings.temporality);
-    if settings.gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    let inner = builder.build().map_err(|e| e.to_string())?;
+    let inner = configure_http(
+        builder,
+        settings.protocol,
+        settings.endpoint,
+        settings.timeout,
+        settings.headers,
+        settings.gzip,
+        settings.transport_error,
+    )?
+    .build()
+    .map_err(|e| e.to_string())?;
     Ok(OtlpMetricExporter {
         inner,
         #[cfg(feature = "otlp-grpc")]
