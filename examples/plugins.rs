@@ -7,7 +7,7 @@
 //! - and a standalone handler on a free function.
 //!
 //! They drive an in-process echo backend written with `#[mellea::backend]`, which reports the
-//! options it received. The plugins live in `plugins/catalog.rs`; `tests/plugin_examples.rs`
+//! options it received. The plugins live in `plugins/catalog.rs`; `tests/plugins/examples.rs`
 //! tests each of them and this program.
 //!
 //! Run with `cargo run --example plugins`.

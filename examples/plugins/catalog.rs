@@ -1,4 +1,4 @@
-//! The plugins of `examples/plugins.rs`, in their own module so that `tests/plugin_examples.rs`
+//! The plugins of `examples/plugins.rs`, in their own module so that `tests/plugins/examples.rs`
 //! exercises each of them on its own as well as together.
 
 use std::sync::Mutex;

@@ -1,0 +1,30 @@
+//! Tests of process-wide state: the global registry and installation, environment variables,
+//! live-generation counters, allocation budgets and live heap bytes, and the examples (which
+//! install process-wide). Every test holds `support::exclusive()` for its whole run, so they
+//! take turns as if each had the process to itself; this binary installs the counting
+//! allocator.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod backend_examples;
+mod examples;
+mod examples_traced;
+mod fast_path_alloc;
+mod generation_alloc;
+mod generation_chunk_events;
+mod generation_concurrency;
+mod generation_fast_path;
+mod global_registry;
+mod soak;
+mod telemetry_chunk_events;
+mod telemetry_config;
+mod telemetry_global;
+mod telemetry_init_from_env;
+mod telemetry_leaks;
+mod telemetry_metrics_chunks;
+mod telemetry_otlp;
+
+#[global_allocator]
+static ALLOCATOR: support::counting_alloc::CountingAllocator =
+    support::counting_alloc::CountingAllocator;
