@@ -326,7 +326,9 @@ fn add_otlp(
     };
     let shown = super::redact_userinfo(&endpoint).into_owned();
     let destination = format!("{shown} (OTLP {} metrics)", protocol.as_str());
-    let timeout = config.otlp_timeout.unwrap_or(super::DEFAULT_EXPORT_TIMEOUT);
+    let timeout = config
+        .otlp_timeout
+        .unwrap_or(super::provider::DEFAULT_EXPORT_TIMEOUT);
     let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
     let built = otlp::exporter(otlp::Settings {
         protocol,
