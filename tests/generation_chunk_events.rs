@@ -1,6 +1,7 @@
 //! `MELLEA_GENERATION_CHUNK_EVENTS` turns on one `chunk_processed` event per streamed chunk.
 //!
-//! Its own test binary: it sets a process environment variable.
+//! Its own test binary: it sets a process environment variable. The variable is read once per
+//! process, so the test asks for a re-read after changing it.
 
 mod echo_backend;
 
@@ -32,6 +33,11 @@ async fn chunk_events_fire_per_chunk_only_when_the_variable_is_truthy() {
 
     // SAFETY: as above.
     unsafe { std::env::set_var(CHUNK_EVENTS_ENV, " True ") };
+    // The flag is read once per process, not on every streamed call: the change is not seen
+    // until the cached flags are told to read the environment again.
+    let cached = stream_three_chunks("events-cached").await;
+    assert!(!cached.iter().any(|f| matches!(f, Fired::Event { .. })));
+    mellea::telemetry::reread_env_flags();
     let fired = stream_three_chunks("events-on").await;
     let events: Vec<_> = fired
         .iter()

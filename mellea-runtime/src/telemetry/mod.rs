@@ -52,6 +52,9 @@ mod redact;
 pub mod semconv;
 mod warnings;
 
+#[doc(hidden)]
+pub use crate::env::reread_env_flags;
+pub use crate::env::truthy;
 pub use application::ApplicationSpan;
 pub use builder::TelemetryBuilder;
 pub use config::{
@@ -61,7 +64,7 @@ pub use config::{
     OTLP_PROTOCOL_HTTP_PROTOBUF, OTLP_TIMEOUT_ENV, OTLP_TRACES_COMPRESSION_ENV,
     OTLP_TRACES_ENDPOINT_ENV, OTLP_TRACES_HEADERS_ENV, OTLP_TRACES_PROTOCOL_ENV,
     OTLP_TRACES_TIMEOUT_ENV, OtlpProtocol, SERVICE_NAME_ENV, TRACES_CONSOLE_ENV,
-    TRACES_CONTENT_ENV, TRACES_ENABLED_ENV, TRACES_OTLP_ENV, TracingConfig, truthy,
+    TRACES_CONTENT_ENV, TRACES_ENABLED_ENV, TRACES_OTLP_ENV, TracingConfig,
 };
 pub use console::ConsoleSpanExporter;
 pub use error::TelemetryError;

@@ -10,10 +10,11 @@ use opentelemetry_sdk::metrics::Temporality;
 
 use super::super::config::{
     OTLP_COMPRESSION_ENV, OTLP_ENDPOINT_ENV, OTLP_HEADERS_ENV, OTLP_PROTOCOL_ENV, OTLP_TIMEOUT_ENV,
-    OtlpProtocol, truthy,
+    OtlpProtocol,
 };
 use super::super::otlp_env;
 use super::super::redact::redact_userinfo;
+use crate::env;
 
 /// Switches metrics on.
 pub const METRICS_ENABLED_ENV: &str = "MELLEA_METRICS_ENABLED";
@@ -142,16 +143,7 @@ impl MetricsConfig {
                 .map(|v| (specific, v))
                 .or_else(|| non_empty(general).map(|v| (general, v)))
         };
-        let mut flag = |name: &str| {
-            let value = lookup(name);
-            if let Some(v) = value.as_deref().filter(|v| !truthy(Some(v)) && !falsy(v)) {
-                problems.push(format!(
-                    "{name}=`{v}` is not understood (1/true/yes switch it on, 0/false/no or \
-                     empty off); treated as off"
-                ));
-            }
-            truthy(value.as_deref())
-        };
+        let mut flag = |name: &str| env::flag(&lookup, name, &mut problems);
         let enabled = flag(METRICS_ENABLED_ENV);
         let console = flag(METRICS_CONSOLE_ENV);
         let otlp = flag(METRICS_OTLP_ENV);
@@ -288,11 +280,4 @@ fn millis(
             None
         }
     }
-}
-
-fn falsy(value: &str) -> bool {
-    value.is_empty()
-        || value == "0"
-        || value.eq_ignore_ascii_case("false")
-        || value.eq_ignore_ascii_case("no")
 }
