@@ -11,7 +11,7 @@ use super::attributes::{
     SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
 };
 use super::otlp_env;
-use super::redact::redact_userinfo;
+use super::signal::Signal;
 use crate::env;
 
 /// Umbrella switch: without it nothing is set up and nothing is registered.
@@ -179,20 +179,19 @@ impl TracingConfig {
 
 impl fmt::Debug for TracingConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header_names: Vec<&str> = self.otlp_headers.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("TracingConfig")
-            .field("enabled", &self.enabled)
+        let mut d = f.debug_struct("TracingConfig");
+        d.field("enabled", &self.enabled)
             .field("otlp", &self.otlp)
-            .field(
-                "otlp_endpoint",
-                &self.otlp_endpoint.as_deref().map(redact_userinfo),
-            )
-            .field("otlp_protocol", &self.otlp_protocol)
-            .field("otlp_transport", &self.otlp_transport)
-            .field("otlp_header_names", &header_names)
-            .field("otlp_timeout", &self.otlp_timeout)
-            .field("otlp_gzip", &self.otlp_gzip)
-            .field("batch", &self.batch)
+            .field("otlp_protocol", &self.otlp_protocol);
+        otlp_env::debug_otlp(
+            &mut d,
+            self.otlp_endpoint.as_deref(),
+            self.otlp_transport,
+            &self.otlp_headers,
+            self.otlp_timeout,
+            self.otlp_gzip,
+        );
+        d.field("batch", &self.batch)
             .field("console", &self.console)
             .field("service_name", &self.service_name)
             .field("capture_content", &self.capture_content)
@@ -241,7 +240,8 @@ impl TracingConfig {
         let otlp = flag(TRACES_OTLP_ENV);
         let console = flag(TRACES_CONSOLE_ENV);
         let capture_content = flag(TRACES_CONTENT_ENV) | flag(CAPTURE_MESSAGE_CONTENT_ENV);
-        let env = otlp_env::read(&non_empty, &mut problems);
+        let env = otlp_env::read(Signal::Traces, &non_empty, &mut problems);
+        let batch = otlp_env::read_batch(&non_empty, &mut problems);
         let content_value_limit = content_value_limit(&non_empty, &mut problems);
         Self {
             enabled,
@@ -257,7 +257,7 @@ impl TracingConfig {
             otlp_headers: env.headers,
             otlp_timeout: env.timeout,
             otlp_gzip: env.gzip,
-            batch: env.batch,
+            batch,
             problems,
         }
     }

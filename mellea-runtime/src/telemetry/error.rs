@@ -20,11 +20,12 @@ pub enum TelemetryError {
     /// Flushing or shutting down the tracer provider failed.
     #[error("exporting the last spans failed: {0}; some spans may not have reached the exporter")]
     Export(String),
-    /// Some spans were not delivered: dropped because a batch queue was full, refused by the
+    /// Some spans or metric data points were not delivered: dropped because a batch queue was full, refused by the
     /// collector, or not confirmed within the wait.
     #[error(
-        "{lost} span(s) were not delivered ({stats}); waited up to {wait:?} for the exports",
-        lost = .stats.lost() + .stats.queued + .stats.in_flight()
+        "{lost} {units} were not delivered ({stats}); waited up to {wait:?} for the exports",
+        lost = .stats.lost() + .stats.queued + .stats.in_flight(),
+        units = .stats.units()
     )]
     Undelivered {
         /// What the exporters did with every span handed to them.

@@ -45,11 +45,14 @@ pub mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod otlp_env;
+#[cfg(feature = "otlp")]
+mod otlp_target;
 mod plugin;
 mod propagate;
 mod provider;
 mod redact;
 pub mod semconv;
+mod signal;
 mod warnings;
 
 #[doc(hidden)]

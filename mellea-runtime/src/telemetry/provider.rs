@@ -18,10 +18,15 @@ use super::builder::BatchSettings;
 use super::export::{BoundedQueue, CountingExporter, Pipeline, PipelineKind};
 use super::guard::Inner;
 use super::install::NEXT_INSTALLATION;
-use super::warnings::{no_endpoint_warning, warn};
+use super::signal::Signal;
+#[cfg(feature = "otlp")]
+use super::warnings::build_failed;
+use super::warnings::warn;
+#[cfg(not(feature = "otlp"))]
+use super::warnings::{no_endpoint, otlp_unavailable};
 use super::{BackendTracingPlugin, TelemetryBuilder, TracingConfig, semconv};
 #[cfg(feature = "otlp")]
-use super::{OtlpProtocol, otlp, otlp_env, redact_userinfo};
+use super::{otlp, otlp_target, redact_userinfo};
 
 /// The `mellea.backend` tracer of `provider`.
 pub fn backend_tracer(provider: &SdkTracerProvider) -> SdkTracer {
@@ -74,6 +79,7 @@ impl Pipelines {
     ) -> Arc<Pipeline> {
         let max_queue = batched.then(|| self.max_queue_size());
         let pipeline = Pipeline::new(
+            Signal::Traces,
             destination,
             kind,
             max_queue,
@@ -218,41 +224,18 @@ fn add_otlp(
     pipelines: &mut Pipelines,
     warnings: &mut Vec<String>,
 ) -> TracerProviderBuilder {
-    let mut protocol = config.otlp_transport;
-    if protocol == OtlpProtocol::HttpJson && !cfg!(feature = "otlp-json") {
-        warn(
-            warnings,
-            "OTLP protocol http/json was asked for, but mellea was built without its \
-             `otlp-json` cargo feature; exporting with http/protobuf to the same endpoint \
-             instead (OTLP/HTTP collectors accept both). Enable the feature to send JSON."
-                .to_owned(),
-        );
-        protocol = OtlpProtocol::HttpProtobuf;
-    }
-    let endpoint = match &config.otlp_endpoint {
-        Some(endpoint) => endpoint.trim().to_owned(),
-        None => {
-            let default = protocol.default_endpoint();
-            warn(warnings, no_endpoint_warning(Some(default)));
-            default.to_owned()
-        }
-    };
-    let shown = redact_userinfo(&endpoint).into_owned();
-    if !otlp_env::is_http_url(&endpoint) {
-        warn(
-            warnings,
-            format!(
-                "Failed to initialize OTLP trace exporter: the endpoint `{shown}` is not an \
-                 http:// or https:// URL with a host. Spans will not be exported via OTLP."
-            ),
-        );
+    let Some(target) = otlp_target::resolve(
+        Signal::Traces,
+        config.otlp_transport,
+        config.otlp_endpoint.as_deref(),
+        warnings,
+    ) else {
         return builder;
-    }
-    let destination = format!("{shown} (OTLP {})", protocol.as_str());
+    };
     let transport_error = Arc::default();
     let built = otlp::exporter(otlp::OtlpSettings {
-        protocol,
-        endpoint: &endpoint,
+        protocol: target.protocol,
+        endpoint: &target.endpoint,
         timeout,
         headers: &config.otlp_headers,
         gzip: config.otlp_gzip,
@@ -260,14 +243,9 @@ fn add_otlp(
     });
     match built {
         Ok(exporter) => {
-            let kind = if protocol == OtlpProtocol::Grpc {
-                PipelineKind::OtlpGrpc
-            } else {
-                PipelineKind::OtlpHttp
-            };
             let pipeline = pipelines.new_pipeline(
-                destination,
-                kind,
+                target.destination,
+                target.kind,
                 true,
                 Some(timeout),
                 Some(transport_error),
@@ -275,13 +253,10 @@ fn add_otlp(
             builder.with_span_processor(pipelines.batch(exporter, pipeline))
         }
         Err(error) => {
+            let error = redact_userinfo(&error);
             warn(
                 warnings,
-                format!(
-                    "Failed to initialize OTLP trace exporter for {destination}: {}. Spans \
-                     will not be exported via OTLP.",
-                    redact_userinfo(&error)
-                ),
+                build_failed(Signal::Traces, &target.destination, &error),
             );
             builder
         }
@@ -297,13 +272,8 @@ fn add_otlp(
     warnings: &mut Vec<String>,
 ) -> TracerProviderBuilder {
     if config.otlp_endpoint.is_none() {
-        warn(warnings, no_endpoint_warning(None));
+        warn(warnings, no_endpoint(Signal::Traces, None));
     }
-    warn(
-        warnings,
-        "OTLP trace export is enabled (MELLEA_TRACES_OTLP=true) but mellea was built without \
-         its `otlp` cargo feature. Enable the feature to export spans via OTLP."
-            .to_owned(),
-    );
+    warn(warnings, otlp_unavailable(Signal::Traces));
     builder
 }

@@ -3,9 +3,16 @@
 use std::time::Duration;
 
 use super::PipelineKind;
+use crate::telemetry::OTLP_ENDPOINT_ENV;
+use crate::telemetry::signal::Signal;
 
 /// What to check, given a failure's description.
-pub(super) fn hint(what: &str, kind: PipelineKind, timeout: Option<Duration>) -> String {
+pub(super) fn hint(
+    what: &str,
+    kind: PipelineKind,
+    signal: Signal,
+    timeout: Option<Duration>,
+) -> String {
     let lower = what.to_ascii_lowercase();
     let grpc = kind == PipelineKind::OtlpGrpc;
     let port = if grpc { 4317 } else { 4318 };
@@ -46,14 +53,21 @@ pub(super) fn hint(what: &str, kind: PipelineKind, timeout: Option<Duration>) ->
         || lower.contains("unimplemented")
     {
         return if grpc {
-            "the server does not implement the OTLP trace service: check the port (gRPC \
-             usually 4317) or use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf for an HTTP port"
-                .to_owned()
+            format!(
+                "the server does not implement the OTLP {} service: check the port (gRPC \
+                 usually 4317) or use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf for an HTTP \
+                 port",
+                signal.adjective()
+            )
         } else {
-            "check the path: OTLP/HTTP collectors take traces at /v1/traces (give \
-             OTEL_EXPORTER_OTLP_ENDPOINT the base URL, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT \
-             the full URL); a gRPC port (4317) needs OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
-                .to_owned()
+            format!(
+                "check the path: OTLP/HTTP collectors take {subject} at {path} (give \
+                 {OTLP_ENDPOINT_ENV} the base URL, or {endpoint} the full URL); a gRPC port \
+                 (4317) needs OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                subject = signal.subject().to_ascii_lowercase(),
+                path = signal.path(),
+                endpoint = signal.vars().endpoint,
+            )
         };
     }
     if lower.contains("status code: 401")
@@ -78,7 +92,10 @@ pub(super) fn hint(what: &str, kind: PipelineKind, timeout: Option<Duration>) ->
             .to_owned();
     }
     if lower.contains("status code: 5") || lower.contains("internal") {
-        return "the collector failed to store the spans: check its logs".to_owned();
+        return format!(
+            "the collector failed to store the {}: check its logs",
+            signal.subject().to_ascii_lowercase()
+        );
     }
     "check the endpoint's host, port and path, OTEL_EXPORTER_OTLP_PROTOCOL and \
      OTEL_EXPORTER_OTLP_HEADERS"
@@ -92,7 +109,14 @@ mod tests {
 
     #[test]
     fn hints_name_what_to_check() {
-        let http = |what| hint(what, PipelineKind::OtlpHttp, Some(Duration::from_secs(10)));
+        let http = |what| {
+            hint(
+                what,
+                PipelineKind::OtlpHttp,
+                Signal::Traces,
+                Some(Duration::from_secs(10)),
+            )
+        };
         assert!(http("cannot connect: Connection refused (os error 111)").contains("port"));
         assert!(http("HTTP export failed with status code: 404").contains("path"));
         assert!(http("HTTP export failed with status code: 401").contains("HEADERS"));
@@ -102,6 +126,7 @@ mod tests {
         let grpc = hint(
             "TonicTracesClient export failed with gRPC code: Unimplemented",
             PipelineKind::OtlpGrpc,
+            Signal::Traces,
             None,
         );
         assert!(grpc.contains("4317"), "{grpc}");
@@ -110,6 +135,7 @@ mod tests {
             "TonicTracesClient export failed with gRPC code: Internal: transport error: http2 \
              error: connection error detected: frame with invalid size",
             PipelineKind::OtlpGrpc,
+            Signal::Traces,
             None,
         );
         assert!(
@@ -122,6 +148,7 @@ mod tests {
             "TonicTracesClient export failed with gRPC code: Unavailable: tcp connect error: \
              Connection refused (os error 111)",
             PipelineKind::OtlpGrpc,
+            Signal::Traces,
             None,
         );
         assert!(refused.contains("listens"), "{refused}");

@@ -11,12 +11,15 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use super::ExportStats;
 use super::hint::hint;
 use crate::telemetry::redact::redact_userinfo;
+use crate::telemetry::signal::Signal;
 
 /// How often a pipeline repeats a warning about further failures or drops.
 const WARN_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One exporter and its counts.
 pub(crate) struct Pipeline {
+    /// What passes through: spans or metric data points, for the messages.
+    signal: Signal,
     /// Where spans go, credentials removed (e.g. `OTLP grpc http://localhost:4317`).
     destination: String,
     /// What `OTEL_*` variables to suggest when this pipeline fails.
@@ -57,6 +60,7 @@ pub(crate) enum PipelineKind {
 
 impl Pipeline {
     pub(crate) fn new(
+        signal: Signal,
         destination: impl Into<String>,
         kind: PipelineKind,
         max_queue: Option<usize>,
@@ -64,6 +68,7 @@ impl Pipeline {
         transport_error: Option<Arc<Mutex<Option<String>>>>,
     ) -> Arc<Self> {
         Arc::new(Self {
+            signal,
             destination: redact_userinfo(&destination.into()).into_owned(),
             kind,
             max_queue: max_queue.unwrap_or(usize::MAX),
@@ -87,7 +92,7 @@ impl Pipeline {
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
-        ExportStats {
+        let mut stats = ExportStats {
             handed: self.handed.load(Ordering::Acquire),
             exported: self.exported.load(Ordering::Acquire),
             failed: self.failed.load(Ordering::Acquire),
@@ -98,7 +103,12 @@ impl Pipeline {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
+            undelivered: 0,
+        };
+        if !stats.all_delivered() {
+            stats.undelivered = self.signal.bit();
         }
+        stats
     }
 
     /// Marks the exporter shut down (what is handed to it afterwards is a drop).
@@ -134,10 +144,11 @@ impl Pipeline {
             tracing::warn!(
                 destination = %self.destination,
                 dropped = total,
-                "{count} span(s) for {} dropped because {why}{queue}; {total} dropped so far. \
+                "{count} {} for {} dropped because {why}{queue}; {total} dropped so far. \
                  The exporter cannot keep up: raise OTEL_BSP_MAX_QUEUE_SIZE (more memory), \
                  lower OTEL_BSP_SCHEDULE_DELAY, or check that the collector is reachable. \
                  Further drops are reported at most once a minute.",
+                self.signal.units(),
                 self.destination
             );
         }
@@ -185,10 +196,11 @@ impl Pipeline {
                     + count as u64;
                 if self.may_warn(&self.next_failure_warning) {
                     self.failures_since_warning.store(0, Ordering::Relaxed);
+                    let units = self.signal.units();
                     tracing::warn!(
                         destination = %self.destination,
                         failed = self.failed.load(Ordering::Relaxed),
-                        "{since} span(s) could not be exported: {cause}. Further failures are \
+                        "{since} {units} could not be exported: {cause}. Further failures are \
                          reported at most once a minute; `Telemetry::shutdown()` reports the \
                          totals."
                     );
@@ -227,7 +239,7 @@ impl Pipeline {
             }
         };
         let what = redact_userinfo(&what).into_owned();
-        let hint = hint(&what, self.kind, self.request_timeout);
+        let hint = hint(&what, self.kind, self.signal, self.request_timeout);
         format!("exporting to {} failed: {what}; {hint}", self.destination)
     }
 
@@ -279,7 +291,14 @@ mod tests {
 
     #[test]
     fn the_queue_bound_is_exact_and_drops_are_counted() {
-        let pipeline = Pipeline::new("test", PipelineKind::Other, Some(2), None, None);
+        let pipeline = Pipeline::new(
+            Signal::Traces,
+            "test",
+            PipelineKind::Other,
+            Some(2),
+            None,
+            None,
+        );
         assert!(pipeline.try_enqueue());
         assert!(pipeline.try_enqueue());
         assert!(!pipeline.try_enqueue());

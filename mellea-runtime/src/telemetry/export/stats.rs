@@ -4,12 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::Pipeline;
+use crate::telemetry::signal::units_of;
 
-/// What the exporters of one installation did with the spans handed to them (see
-/// [`Telemetry::stats`](crate::telemetry::Telemetry::stats)).
+/// What the exporters of one installation did with the spans and metric data points handed to
+/// them (see [`Telemetry::stats`](crate::telemetry::Telemetry::stats)).
 ///
-/// Counts are of span deliveries: a span exported both to the console and by OTLP counts
-/// twice.
+/// Counts are of deliveries: a span exported both to the console and by OTLP counts twice;
+/// every export of metrics counts each of its data points once. The fields say "spans" for
+/// short.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExportStats {
@@ -26,6 +28,9 @@ pub struct ExportStats {
     pub queued: u64,
     /// The last failure: where the export went, what went wrong, and what to check.
     pub last_failure: Option<String>,
+    /// The signals (bits of `Signal::bit`) with something not delivered, so that messages
+    /// name what was lost: spans, metric data points, or both.
+    pub(crate) undelivered: u8,
 }
 
 impl ExportStats {
@@ -53,9 +58,15 @@ impl ExportStats {
         self.failed += other.failed;
         self.dropped += other.dropped;
         self.queued += other.queued;
+        self.undelivered |= other.undelivered;
         if other.last_failure.is_some() {
             self.last_failure = other.last_failure;
         }
+    }
+
+    /// What the undelivered counts are of: `span(s)`, `metric data point(s)`, or both.
+    pub(crate) fn units(&self) -> &'static str {
+        units_of(self.undelivered)
     }
 
     /// The sum over `pipelines`.

@@ -49,6 +49,8 @@ pub use pricing::{ModelPrice, Pricing, PricingError};
 use export::CountingMetricExporter;
 
 use super::export::{Pipeline, PipelineKind};
+use super::signal::Signal;
+use super::warnings::warn;
 use crate::error::RegistrationError;
 use crate::plugin::{Registration, global};
 
@@ -92,7 +94,14 @@ impl Setup {
         request_timeout: Option<Duration>,
         transport_error: Option<Arc<Mutex<Option<String>>>>,
     ) -> PeriodicReader<CountingMetricExporter<E>> {
-        let pipeline = Pipeline::new(destination, kind, None, request_timeout, transport_error);
+        let pipeline = Pipeline::new(
+            Signal::Metrics,
+            destination,
+            kind,
+            None,
+            request_timeout,
+            transport_error,
+        );
         self.pipelines.push(pipeline.clone());
         PeriodicReader::builder(CountingMetricExporter::new(exporter, pipeline))
             .with_interval(self.interval)
@@ -100,8 +109,7 @@ impl Setup {
     }
 
     fn warn(&mut self, message: String) {
-        tracing::warn!("{message}");
-        self.warnings.push(message);
+        warn(&mut self.warnings, message);
     }
 }
 
@@ -188,8 +196,7 @@ impl MetricsSetup {
         warnings: &mut Vec<String>,
     ) -> Result<Option<Arc<Installed>>, RegistrationError> {
         for problem in self.config.warnings() {
-            tracing::warn!("{problem}");
-            warnings.push(problem.clone());
+            warn(warnings, problem.clone());
         }
         if !self.config.enabled {
             return Ok(None);
@@ -298,41 +305,24 @@ fn add_otlp(
     config: &MetricsConfig,
     setup: &mut Setup,
 ) -> MeterProviderBuilder {
-    use super::OtlpProtocol;
+    use super::otlp_target;
+    use super::warnings::build_failed;
 
-    let mut protocol = config.otlp_transport;
-    if protocol == OtlpProtocol::HttpJson && !cfg!(feature = "otlp-json") {
-        setup.warn(
-            "OTLP protocol http/json was asked for metrics, but mellea was built without its \
-             `otlp-json` cargo feature; exporting with http/protobuf instead"
-                .to_owned(),
-        );
-        protocol = OtlpProtocol::HttpProtobuf;
-    }
-    let endpoint = match &config.otlp_endpoint {
-        Some(endpoint) => endpoint.clone(),
-        None => {
-            let default = match protocol {
-                OtlpProtocol::Grpc => "http://localhost:4317",
-                _ => "http://localhost:4318/v1/metrics",
-            };
-            setup.warn(format!(
-                "OTLP metric exporter is enabled ({METRICS_OTLP_ENV}=true) but no endpoint is \
-                 configured. Set {OTLP_METRICS_ENDPOINT_ENV} or OTEL_EXPORTER_OTLP_ENDPOINT to \
-                 export metrics; exporting to the default {default} meanwhile."
-            ));
-            default.to_owned()
-        }
+    let Some(target) = otlp_target::resolve(
+        Signal::Metrics,
+        config.otlp_transport,
+        config.otlp_endpoint.as_deref(),
+        &mut setup.warnings,
+    ) else {
+        return builder;
     };
-    let shown = super::redact_userinfo(&endpoint).into_owned();
-    let destination = format!("{shown} (OTLP {} metrics)", protocol.as_str());
     let timeout = config
         .otlp_timeout
         .unwrap_or(super::provider::DEFAULT_EXPORT_TIMEOUT);
     let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
     let built = otlp::exporter(otlp::Settings {
-        protocol,
-        endpoint: &endpoint,
+        protocol: target.protocol,
+        endpoint: &target.endpoint,
         timeout,
         headers: &config.otlp_headers,
         gzip: config.otlp_gzip,
@@ -341,26 +331,18 @@ fn add_otlp(
     });
     match built {
         Ok(exporter) => {
-            let kind = if protocol == OtlpProtocol::Grpc {
-                PipelineKind::OtlpGrpc
-            } else {
-                PipelineKind::OtlpHttp
-            };
             let reader = setup.periodic(
                 exporter,
-                destination,
-                kind,
+                target.destination,
+                target.kind,
                 Some(timeout),
                 Some(transport_error),
             );
             builder.with_reader(reader)
         }
         Err(error) => {
-            setup.warn(format!(
-                "Failed to initialize OTLP metric exporter for {destination}: {}. Metrics \
-                 will not be exported via OTLP.",
-                super::redact_userinfo(&error)
-            ));
+            let error = super::redact_userinfo(&error);
+            setup.warn(build_failed(Signal::Metrics, &target.destination, &error));
             builder
         }
     }
@@ -372,10 +354,6 @@ fn add_otlp(
     _config: &MetricsConfig,
     setup: &mut Setup,
 ) -> MeterProviderBuilder {
-    setup.warn(
-        "OTLP metric export is enabled (MELLEA_METRICS_OTLP=true) but mellea was built without \
-         its `otlp` cargo feature. Enable the feature to export metrics via OTLP."
-            .to_owned(),
-    );
+    setup.warn(super::warnings::otlp_unavailable(Signal::Metrics));
     builder
 }
