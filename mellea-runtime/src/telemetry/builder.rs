@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{
 
 #[cfg(doc)]
 use super::Telemetry;
-use super::export::{CountingExporter, PipelineKind};
+use super::export::CountingExporter;
 use super::metrics::{self, MetricsConfig};
 use super::provider::Pipelines;
 use super::{ConsoleSpanExporter, OtlpProtocol, TracingConfig};
@@ -118,13 +118,7 @@ impl TelemetryBuilder {
     pub fn with_simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.steps
             .push(Box::new(move |builder, pipelines: &mut Pipelines| {
-                let pipeline = pipelines.new_pipeline(
-                    type_name_of(&exporter),
-                    PipelineKind::Other,
-                    false,
-                    None,
-                    None,
-                );
+                let pipeline = pipelines.application_pipeline(&exporter, false);
                 builder.with_simple_exporter(CountingExporter::new(exporter, pipeline))
             }));
         self
@@ -135,13 +129,7 @@ impl TelemetryBuilder {
     pub fn with_batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.steps
             .push(Box::new(move |builder, pipelines: &mut Pipelines| {
-                let pipeline = pipelines.new_pipeline(
-                    type_name_of(&exporter),
-                    PipelineKind::Other,
-                    true,
-                    None,
-                    None,
-                );
+                let pipeline = pipelines.application_pipeline(&exporter, true);
                 builder.with_span_processor(pipelines.batch(exporter, pipeline))
             }));
         self

@@ -10,7 +10,8 @@ use super::guard::Inner;
 use super::provider::{DEFAULT_EXPORT_TIMEOUT, WAIT_GRACE};
 use super::warnings::warn;
 use super::{BackendTracingPlugin, Telemetry, TelemetryBuilder, TelemetryError};
-use crate::plugin::{Registration, global};
+use crate::error::RegistrationError;
+use crate::plugin::{Registrable, Registration, global};
 
 /// Sets up tracing as the environment says (see [`TracingConfig`]) and returns the guard
 /// that keeps it running.
@@ -77,23 +78,14 @@ impl TelemetryBuilder {
             let metrics = install_metrics(&mut warnings)?;
             return Ok(Telemetry::disabled(self.config, warnings, metrics));
         }
-        match self.session.clone() {
-            Some(session) => {
-                let name = self
-                    .plugin_name
-                    .clone()
-                    .unwrap_or_else(|| format!("{}.session.{session}", BackendTracingPlugin::NAME));
-                let mut inner = self.build(name);
-                inner.metrics = install_metrics(&mut inner.warnings)?;
-                let plugin = inner
-                    .plugin
-                    .clone()
-                    .expect("an enabled installation has a plugin");
-                inner.registration = Some(global().register_for_session(session, plugin)?);
-                Ok(Telemetry {
-                    inner: Arc::new(inner),
-                })
-            }
+        let session = self.session.clone();
+        let name = self
+            .plugin_name
+            .clone()
+            .unwrap_or_else(|| plugin_name(BackendTracingPlugin::NAME, session.as_deref()));
+        // The process-wide installation is made under its lock, and exists once.
+        let mut installed = match &session {
+            Some(_) => None,
             None => {
                 let mut installed = GLOBAL_INSTALL
                     .lock()
@@ -108,32 +100,53 @@ impl TelemetryBuilder {
                     // superseded.
                     global().unregister(&previous.registration);
                 }
-                let name = self
-                    .plugin_name
-                    .clone()
-                    .unwrap_or_else(|| BackendTracingPlugin::NAME.to_owned());
-                let mut inner = self.build(name);
-                inner.metrics = install_metrics(&mut inner.warnings)?;
-                let plugin = inner
-                    .plugin
-                    .clone()
-                    .expect("an enabled installation has a plugin");
-                // On failure `inner` is dropped right here, under the lock: it must not be
-                // marked global yet, or its teardown would take the lock again.
-                let registration = global().register(plugin)?;
-                inner.global = true;
-                inner.registration = Some(registration.clone());
-                *GLOBAL_APPLICATION_TRACER
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) =
-                    inner.application_tracer.clone().map(|t| (inner.id, t));
-                let inner = Arc::new(inner);
-                *installed = Some(GlobalSlot {
-                    inner: Arc::downgrade(&inner),
-                    registration,
-                });
-                Ok(Telemetry { inner })
+                Some(installed)
             }
-        }
+        };
+        let mut inner = self.build(name);
+        inner.metrics = install_metrics(&mut inner.warnings)?;
+        let plugin = inner
+            .plugin
+            .clone()
+            .expect("an enabled installation has a plugin");
+        // On failure `inner` is dropped right here, under the lock: it must not be marked
+        // global yet, or its teardown would take the lock again.
+        let registration = register(plugin, session.as_deref())?;
+        inner.registration = Some(registration.clone());
+        let Some(installed) = installed.as_mut() else {
+            return Ok(Telemetry {
+                inner: Arc::new(inner),
+            });
+        };
+        inner.global = true;
+        *GLOBAL_APPLICATION_TRACER
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) =
+            inner.application_tracer.clone().map(|t| (inner.id, t));
+        let inner = Arc::new(inner);
+        **installed = Some(GlobalSlot {
+            inner: Arc::downgrade(&inner),
+            registration,
+        });
+        Ok(Telemetry { inner })
+    }
+}
+
+/// The name a plugin registers under: `base`, or `base.session.{id}` for one session's.
+pub(super) fn plugin_name(base: &str, session: Option<&str>) -> String {
+    match session {
+        Some(session) => format!("{base}.session.{session}"),
+        None => base.to_owned(),
+    }
+}
+
+/// Registers `plugin` process-wide, or for the generations of `session` only.
+pub(super) fn register(
+    plugin: impl Into<Registrable>,
+    session: Option<&str>,
+) -> Result<Registration, RegistrationError> {
+    match session {
+        Some(session) => global().register_for_session(session.to_owned(), plugin),
+        None => global().register(plugin),
     }
 }

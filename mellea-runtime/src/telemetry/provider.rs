@@ -21,7 +21,7 @@ use super::install::NEXT_INSTALLATION;
 use super::signal::Signal;
 #[cfg(feature = "otlp")]
 use super::warnings::build_failed;
-use super::warnings::warn;
+use super::warnings::{exporters_not_added, warn};
 #[cfg(not(feature = "otlp"))]
 use super::warnings::{no_endpoint, otlp_unavailable};
 use super::{BackendTracingPlugin, TelemetryBuilder, TracingConfig, semconv};
@@ -44,6 +44,30 @@ fn scoped_tracer(provider: &SdkTracerProvider, name: &'static str) -> SdkTracer 
             .with_version(env!("CARGO_PKG_VERSION"))
             .build(),
     )
+}
+
+/// The application's provider when it supplied one (with a warning if exporters were asked
+/// for too: they cannot be added to it), else the one `build` makes; `true` when built here,
+/// and so shut down here.
+pub(super) fn given_or_built<P>(
+    given: Option<P>,
+    asked_for_exporters: bool,
+    signal: Signal,
+    warnings: &mut Vec<String>,
+    build: impl FnOnce() -> P,
+) -> (P, bool) {
+    let Some(provider) = given else {
+        return (build(), true);
+    };
+    if asked_for_exporters {
+        warn(warnings, exporters_not_added(signal));
+    }
+    (provider, false)
+}
+
+/// The resource of every provider built here: `service.name`.
+pub(super) fn service_resource(service_name: String) -> Resource {
+    Resource::builder().with_service_name(service_name).build()
 }
 
 /// How long one OTLP export request may take when nothing says otherwise (the OTLP default).
@@ -88,6 +112,21 @@ impl Pipelines {
         );
         self.all.push(pipeline.clone());
         pipeline
+    }
+
+    /// The pipeline of an exporter the application added, named after its type.
+    pub(super) fn application_pipeline<E>(
+        &mut self,
+        _exporter: &E,
+        batched: bool,
+    ) -> Arc<Pipeline> {
+        self.new_pipeline(
+            std::any::type_name::<E>(),
+            PipelineKind::Other,
+            batched,
+            None,
+            None,
+        )
     }
 
     /// A batch processor exporting with `exporter`, counted as `pipeline`.
@@ -151,31 +190,24 @@ impl TelemetryBuilder {
             wait,
             all: Vec::new(),
         };
-        let (provider, owns_provider) = match self.provider {
-            Some(provider) => {
-                if self.config.console || self.config.otlp || !self.steps.is_empty() {
-                    warn(
-                        &mut warnings,
-                        "exporters and span processors are not added to a tracer provider \
-                         supplied with `with_provider`; add them to that provider instead"
-                            .to_owned(),
-                    );
-                }
-                (provider, false)
-            }
-            None => {
-                let mut builder = SdkTracerProvider::builder().with_resource(
-                    Resource::builder()
-                        .with_service_name(self.config.service_name.clone())
-                        .build(),
-                );
+        let mut warnings_built = Vec::new();
+        let asked_for_exporters = self.config.console || self.config.otlp || !self.steps.is_empty();
+        let service_name = self.config.service_name.clone();
+        let (provider, owns_provider) = given_or_built(
+            self.provider,
+            asked_for_exporters,
+            Signal::Traces,
+            &mut warnings,
+            || {
+                let mut builder =
+                    SdkTracerProvider::builder().with_resource(service_resource(service_name));
                 if self.config.otlp {
                     builder = add_otlp(
                         builder,
                         &self.config,
                         request_timeout,
                         &mut pipelines,
-                        &mut warnings,
+                        &mut warnings_built,
                     );
                 }
                 if self.config.console {
@@ -192,9 +224,10 @@ impl TelemetryBuilder {
                 for step in self.steps {
                     builder = step(builder, &mut pipelines);
                 }
-                (builder.build(), true)
-            }
-        };
+                builder.build()
+            },
+        );
+        warnings.append(&mut warnings_built);
         let plugin = BackendTracingPlugin::from_provider(&provider)
             .with_name(plugin_name)
             .with_content_capture(self.config.capture_content)

@@ -71,3 +71,16 @@ pub(super) fn otlp_unavailable(signal: Signal) -> String {
         signal.subject().to_ascii_lowercase()
     )
 }
+
+/// Exporters of `signal` were asked for, but the application supplied its own provider.
+pub(super) fn exporters_not_added(signal: Signal) -> String {
+    match signal {
+        Signal::Traces => "exporters and span processors are not added to a tracer provider \
+                           supplied with `with_provider`; add them to that provider instead"
+            .to_owned(),
+        Signal::Metrics => "metric exporters and readers are not added to a meter provider \
+                            supplied with `with_meter_provider`; add them to that provider \
+                            instead"
+            .to_owned(),
+    }
+}

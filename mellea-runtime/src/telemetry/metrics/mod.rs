@@ -24,7 +24,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
@@ -49,6 +48,8 @@ pub use pricing::{ModelPrice, Pricing, PricingError};
 use export::CountingMetricExporter;
 
 use super::export::{Pipeline, PipelineKind};
+use super::install::{plugin_name, register};
+use super::provider::{given_or_built, service_resource};
 use super::signal::Signal;
 use super::warnings::warn;
 use crate::error::RegistrationError;
@@ -201,30 +202,28 @@ impl MetricsSetup {
         if !self.config.enabled {
             return Ok(None);
         }
-        let Some(session) = session else {
-            let mut slot = GLOBAL_METRICS
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(existing) = slot.as_ref().and_then(Weak::upgrade) {
-                tracing::debug!("metrics are already set up; reusing the existing setup");
-                return Ok(Some(existing));
+        let name = plugin_name(BackendMetricsPlugin::NAME, session);
+        // The process-wide installation is made under its lock, and exists once.
+        let mut slot = match session {
+            Some(_) => None,
+            None => {
+                let slot = GLOBAL_METRICS
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(existing) = slot.as_ref().and_then(Weak::upgrade) {
+                    tracing::debug!("metrics are already set up; reusing the existing setup");
+                    return Ok(Some(existing));
+                }
+                Some(slot)
             }
-            let mut installed = self.build(
-                BackendMetricsPlugin::NAME.to_owned(),
-                service_name,
-                wait,
-                warnings,
-            );
-            installed.registration = Some(global().register(installed.plugin.clone())?);
-            let installed = Arc::new(installed);
-            *slot = Some(Arc::downgrade(&installed));
-            return Ok(Some(installed));
         };
-        let name = format!("{}.session.{session}", BackendMetricsPlugin::NAME);
         let mut installed = self.build(name, service_name, wait, warnings);
-        installed.registration =
-            Some(global().register_for_session(session.to_owned(), installed.plugin.clone())?);
-        Ok(Some(Arc::new(installed)))
+        installed.registration = Some(register(installed.plugin.clone(), session)?);
+        let installed = Arc::new(installed);
+        if let Some(slot) = slot.as_mut() {
+            **slot = Some(Arc::downgrade(&installed));
+        }
+        Ok(Some(installed))
     }
 
     fn build(
@@ -248,23 +247,17 @@ impl MetricsSetup {
                 Err(error) => setup.warn(error.to_string()),
             }
         }
-        let (provider, owns_provider) = match self.provider {
-            Some(provider) => {
-                if self.config.console || self.config.otlp || !self.steps.is_empty() {
-                    setup.warn(
-                        "metric exporters and readers are not added to a meter provider \
-                         supplied with `with_meter_provider`; add them to that provider instead"
-                            .to_owned(),
-                    );
-                }
-                (provider, false)
-            }
-            None => {
-                let mut builder = SdkMeterProvider::builder().with_resource(
-                    Resource::builder()
-                        .with_service_name(service_name.to_owned())
-                        .build(),
-                );
+        let asked_for_exporters = self.config.console || self.config.otlp || !self.steps.is_empty();
+        // Only a supplied provider warns here; what building warns goes through `setup`.
+        let mut supplied_warnings = Vec::new();
+        let (provider, owns_provider) = given_or_built(
+            self.provider,
+            asked_for_exporters,
+            Signal::Metrics,
+            &mut supplied_warnings,
+            || {
+                let mut builder = SdkMeterProvider::builder()
+                    .with_resource(service_resource(service_name.to_owned()));
                 if self.config.otlp {
                     builder = add_otlp(builder, &self.config, &mut setup);
                 }
@@ -280,9 +273,10 @@ impl MetricsSetup {
                 for step in self.steps {
                     builder = step(builder, &mut setup);
                 }
-                (builder.build(), true)
-            }
-        };
+                builder.build()
+            },
+        );
+        setup.warnings.append(&mut supplied_warnings);
         let mut plugin = BackendMetricsPlugin::from_provider(&provider).with_name(plugin_name);
         if let Some(pricing) = plugin_pricing {
             plugin = plugin.with_pricing(pricing);
@@ -320,15 +314,15 @@ fn add_otlp(
         .otlp_timeout
         .unwrap_or(super::provider::DEFAULT_EXPORT_TIMEOUT);
     let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let built = otlp::exporter(otlp::Settings {
+    let settings = super::otlp::OtlpSettings {
         protocol: target.protocol,
         endpoint: &target.endpoint,
         timeout,
         headers: &config.otlp_headers,
         gzip: config.otlp_gzip,
-        temporality: config.temporality,
         transport_error: Arc::clone(&transport_error),
-    });
+    };
+    let built = otlp::exporter(settings, config.temporality);
     match built {
         Ok(exporter) => {
             let reader = setup.periodic(
