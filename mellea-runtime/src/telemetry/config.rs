@@ -10,7 +10,7 @@ use super::attributes::{
     ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, DEFAULT_CONTENT_VALUE_LIMIT,
     SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
 };
-use super::otlp_env;
+use super::otlp_env::{self, debug_otlp_fields};
 use super::signal::Signal;
 use crate::env;
 
@@ -183,14 +183,7 @@ impl fmt::Debug for TracingConfig {
         d.field("enabled", &self.enabled)
             .field("otlp", &self.otlp)
             .field("otlp_protocol", &self.otlp_protocol);
-        otlp_env::debug_otlp(
-            &mut d,
-            self.otlp_endpoint.as_deref(),
-            self.otlp_transport,
-            &self.otlp_headers,
-            self.otlp_timeout,
-            self.otlp_gzip,
-        );
+        debug_otlp_fields!(d, self);
         d.field("batch", &self.batch)
             .field("console", &self.console)
             .field("service_name", &self.service_name)

@@ -6,7 +6,6 @@
 //! and makes a supplied environment behave exactly like the process's; the values read are
 //! then passed to the SDK explicitly.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::config::{
@@ -218,23 +217,30 @@ fn endpoint(
     Some(format!("{base}{path}"))
 }
 
-/// The OTLP fields both configurations show in `Debug`: the endpoint without credentials and
-/// only the names of the headers, whose values may be credentials.
-pub(super) fn debug_otlp(
-    d: &mut fmt::DebugStruct<'_, '_>,
-    endpoint: Option<&str>,
-    transport: OtlpProtocol,
-    headers: &[(String, String)],
-    timeout: Option<Duration>,
-    gzip: bool,
-) {
-    let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
-    d.field("otlp_endpoint", &endpoint.map(redact_userinfo))
-        .field("otlp_transport", &transport)
+/// Adds the OTLP fields of a configuration (`TracingConfig` and `MetricsConfig` name them
+/// alike) to its `Debug`: the endpoint without credentials and only the names of the headers,
+/// whose values may be credentials.
+macro_rules! debug_otlp_fields {
+    ($d:expr, $config:expr) => {{
+        let header_names: Vec<&str> = $config
+            .otlp_headers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        $d.field(
+            "otlp_endpoint",
+            &$config
+                .otlp_endpoint
+                .as_deref()
+                .map($crate::telemetry::redact_userinfo),
+        )
+        .field("otlp_transport", &$config.otlp_transport)
         .field("otlp_header_names", &header_names)
-        .field("otlp_timeout", &timeout)
-        .field("otlp_gzip", &gzip);
+        .field("otlp_timeout", &$config.otlp_timeout)
+        .field("otlp_gzip", &$config.otlp_gzip);
+    }};
 }
+pub(super) use debug_otlp_fields;
 
 /// Whether `value` is `http://` or `https://` followed by a host.
 pub(super) fn is_http_url(value: &str) -> bool {

@@ -1,7 +1,11 @@
 //! Where one signal's OTLP exporter sends, decided the same way for spans and metrics: the
 //! http/json fallback, the default endpoint, the URL check, each with its warning.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use super::export::PipelineKind;
+use super::otlp::OtlpSettings;
 use super::signal::Signal;
 use super::warnings::{json_unavailable, no_endpoint, not_an_http_url, warn};
 use super::{OtlpProtocol, otlp_env, redact_userinfo};
@@ -57,4 +61,25 @@ pub(super) fn resolve(
         protocol,
         endpoint,
     })
+}
+
+impl OtlpTarget {
+    /// What the exporter is built from: this destination and the request settings; the HTTP
+    /// client records the cause of a failed request in `transport_error`.
+    pub(super) fn settings<'a>(
+        &'a self,
+        timeout: Duration,
+        headers: &'a [(String, String)],
+        gzip: bool,
+        transport_error: &Arc<Mutex<Option<String>>>,
+    ) -> OtlpSettings<'a> {
+        OtlpSettings {
+            protocol: self.protocol,
+            endpoint: &self.endpoint,
+            timeout,
+            headers,
+            gzip,
+            transport_error: Arc::clone(transport_error),
+        }
+    }
 }

@@ -266,14 +266,12 @@ fn add_otlp(
         return builder;
     };
     let transport_error = Arc::default();
-    let built = otlp::exporter(otlp::OtlpSettings {
-        protocol: target.protocol,
-        endpoint: &target.endpoint,
+    let built = otlp::exporter(target.settings(
         timeout,
-        headers: &config.otlp_headers,
-        gzip: config.otlp_gzip,
-        transport_error: Arc::clone(&transport_error),
-    });
+        &config.otlp_headers,
+        config.otlp_gzip,
+        &transport_error,
+    ));
     match built {
         Ok(exporter) => {
             let pipeline = pipelines.new_pipeline(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::super::config::OtlpProtocol;
-use super::super::otlp_env;
+use super::super::otlp_env::{self, debug_otlp_fields};
 use super::super::signal::Signal;
 use crate::env;
 
@@ -105,14 +105,7 @@ impl fmt::Debug for MetricsConfig {
         d.field("enabled", &self.enabled)
             .field("console", &self.console)
             .field("otlp", &self.otlp);
-        otlp_env::debug_otlp(
-            &mut d,
-            self.otlp_endpoint.as_deref(),
-            self.otlp_transport,
-            &self.otlp_headers,
-            self.otlp_timeout,
-            self.otlp_gzip,
-        );
+        debug_otlp_fields!(d, self);
         d.field("export_interval", &self.export_interval)
             .field("temporality", &self.temporality)
             .field("pricing_file", &self.pricing_file)

@@ -314,14 +314,12 @@ fn add_otlp(
         .otlp_timeout
         .unwrap_or(super::provider::DEFAULT_EXPORT_TIMEOUT);
     let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let settings = super::otlp::OtlpSettings {
-        protocol: target.protocol,
-        endpoint: &target.endpoint,
+    let settings = target.settings(
         timeout,
-        headers: &config.otlp_headers,
-        gzip: config.otlp_gzip,
-        transport_error: Arc::clone(&transport_error),
-    };
+        &config.otlp_headers,
+        config.otlp_gzip,
+        &transport_error,
+    );
     let built = otlp::exporter(settings, config.temporality);
     match built {
         Ok(exporter) => {
