@@ -129,7 +129,7 @@ impl Drop for Inner {
 /// Keeps tracing set up while it lives; dropping the last handle unregisters the plugin and
 /// flushes and shuts down the tracer provider, so no finished span is lost at exit.
 ///
-/// Made by [`init_from_env`] or [`TelemetryBuilder::install`].
+/// Made by [`init_from_env`](super::init_from_env) or [`TelemetryBuilder::install`].
 #[must_use = "tracing is torn down as soon as the guard is dropped: bind it, e.g. `let _telemetry = ...`"]
 pub struct Telemetry {
     pub(super) inner: Arc<Inner>,

@@ -13,7 +13,7 @@ use super::{BackendTracingPlugin, Telemetry, TelemetryBuilder, TelemetryError};
 use crate::error::RegistrationError;
 use crate::plugin::{Registrable, Registration, global};
 
-/// Sets up tracing as the environment says (see [`TracingConfig`]) and returns the guard
+/// Sets up tracing as the environment says (see [`TracingConfig`](super::TracingConfig)) and returns the guard
 /// that keeps it running.
 ///
 /// With `MELLEA_TRACES_ENABLED` off this does nothing and returns an inactive guard. Calling
