@@ -1,5 +1,6 @@
 //! What every example does around its work: warnings printed to stderr, tracing set up as the
-//! environment says, and at the end an honest account of what became of the spans.
+//! environment says, and at the end an honest account of what became of the spans and metric
+//! data points.
 //!
 //! ```sh
 //! MELLEA_TRACES_ENABLED=1 MELLEA_TRACES_OTLP=1 OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
@@ -26,14 +27,21 @@ pub fn start(builder: TelemetryBuilder) -> Result<Telemetry, TelemetryError> {
     builder.install()
 }
 
-/// Shuts tracing down, flushing the last spans, and says on stderr what became of them.
+/// Shuts telemetry down, flushing the last spans and metrics, and says on stderr what became
+/// of them.
 pub fn finish(telemetry: Telemetry) -> Result<ExportStats, TelemetryError> {
-    let enabled = telemetry.is_enabled();
+    // The counts cover every accounted exporter: name what they are counts of.
+    let units = match (telemetry.is_enabled(), telemetry.metrics_enabled()) {
+        (true, true) => Some("span(s) and metric data point(s)"),
+        (true, false) => Some("span(s)"),
+        (false, true) => Some("metric data point(s)"),
+        (false, false) => None,
+    };
     let outcome = telemetry.shutdown();
-    match &outcome {
-        Ok(stats) if enabled => eprintln!("tracing: {} span(s) exported", stats.exported),
-        Ok(_) => {}
-        Err(error) => eprintln!("tracing: {error}"),
+    match (&outcome, units) {
+        (Ok(stats), Some(units)) => eprintln!("telemetry: {} {units} exported", stats.exported),
+        (Ok(_), None) => {}
+        (Err(error), _) => eprintln!("telemetry: {error}"),
     }
     outcome
 }

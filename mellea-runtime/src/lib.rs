@@ -42,3 +42,5 @@ pub use error::{HandlerFailure, PluginViolation, RegistrationError};
 pub mod generation;
 pub mod session;
 pub mod telemetry;
+
+mod env;

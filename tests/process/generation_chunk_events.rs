@@ -1,7 +1,8 @@
 //! `MELLEA_GENERATION_CHUNK_EVENTS` turns on one `chunk_processed` event per streamed chunk.
 //!
 //! In the `process` binary, which runs its tests one at a time: it sets a process environment
-//! variable.
+//! variable. The variable is read once per process, so the test asks for a re-read after
+//! changing it.
 
 use crate::support::echo_backend;
 
@@ -34,6 +35,11 @@ async fn chunk_events_fire_per_chunk_only_when_the_variable_is_truthy() {
 
     // SAFETY: as above.
     unsafe { std::env::set_var(CHUNK_EVENTS_ENV, " True ") };
+    // The flag is read once per process, not on every streamed call: the change is not seen
+    // until the cached flags are told to read the environment again.
+    let cached = stream_three_chunks("events-cached").await;
+    assert!(!cached.iter().any(|f| matches!(f, Fired::Event { .. })));
+    mellea::telemetry::reread_env_flags();
     let fired = stream_three_chunks("events-on").await;
     let events: Vec<_> = fired
         .iter()

@@ -2,7 +2,7 @@
 //! are read through a lookup function, so no test touches the process environment, and every
 //! installation here is scoped to its own session.
 
-use mellea::telemetry::{OtlpProtocol, TelemetryBuilder, TracingConfig, truthy};
+use mellea::telemetry::{MetricsConfig, OtlpProtocol, TelemetryBuilder, TracingConfig, truthy};
 
 fn config(pairs: &[(&str, &str)]) -> TracingConfig {
     let pairs: Vec<(String, String)> = pairs
@@ -230,7 +230,7 @@ fn every_malformed_variable_is_named_once_with_what_was_done() {
     let _exclusive = crate::support::exclusive();
     let cases: &[(&str, &str, &str)] = &[
         ("MELLEA_TRACES_ENABLED", "on", "treated as off"),
-        ("MELLEA_TRACES_OTLP", " true", "treated as off"),
+        ("MELLEA_TRACES_OTLP", " t rue", "treated as off"),
         ("MELLEA_TRACES_CONSOLE", "enabled", "treated as off"),
         ("MELLEA_TRACES_CONTENT", "2", "treated as off"),
         (
@@ -389,8 +389,23 @@ fn no_debug_or_warning_shows_userinfo_or_header_values() {
 fn bad_values_never_panic_and_read_as_off() {
     let _exclusive = crate::support::exclusive();
     let weird = [
-        "", " ", "on", "enabled", "truee", " 1", "\u{0}", "🦀", "-1", "true\n",
+        "", " ", "on", "enabled", "truee", " 1 0", "\u{0}", "🦀", "-1", "t\nrue",
     ];
+    // One whitespace rule for every flag: surrounding whitespace is ignored.
+    for padded in [" 1", "true\n", " Yes "] {
+        assert!(truthy(Some(padded)), "{padded:?}");
+        assert!(
+            config(&[("MELLEA_TRACES_ENABLED", padded)]).enabled,
+            "{padded:?}"
+        );
+        assert!(
+            MetricsConfig::from_lookup(
+                |name| (name == "MELLEA_METRICS_ENABLED").then(|| padded.to_owned())
+            )
+            .enabled,
+            "{padded:?}"
+        );
+    }
     for value in weird {
         assert!(!truthy(Some(value)), "{value:?}");
         let mut c = config(&[

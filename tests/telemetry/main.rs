@@ -14,4 +14,5 @@ mod grpc;
 mod handlers;
 mod metrics;
 mod metrics_otlp;
+mod signals;
 mod tracing_interop;

@@ -19,7 +19,7 @@ pub const CHUNK_EVENTS_ENV: &str = "MELLEA_GENERATION_CHUNK_EVENTS";
 /// Whether `value` of [`CHUNK_EVENTS_ENV`] turns chunk events on: `1`, `true` or `yes` in any
 /// case, surrounding whitespace ignored; anything else (including unset) is off.
 pub fn chunk_events_flag(value: Option<&str>) -> bool {
-    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    crate::env::truthy(value)
 }
 
 impl Generation {
@@ -40,8 +40,9 @@ impl Generation {
         CE: Send + 'a,
         D: FnMut(&CE) -> ErrorInfo + Send + 'a,
     {
-        let chunk_events = has_listeners(HookType::GenerationEvent)
-            && chunk_events_flag(std::env::var(CHUNK_EVENTS_ENV).ok().as_deref());
+        // Read once per process (see `reread_env_flags`), not on every streamed call.
+        let chunk_events =
+            has_listeners(HookType::GenerationEvent) && crate::env::CHUNK_EVENTS.get();
         Box::pin(InstrumentedStream {
             cx: self.body_context(),
             started: self.started().unwrap_or_else(Instant::now),

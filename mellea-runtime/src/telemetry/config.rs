@@ -10,8 +10,9 @@ use super::attributes::{
     ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV, DEFAULT_CONTENT_VALUE_LIMIT,
     SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT_ENV,
 };
-use super::otlp_env;
-use super::redact::redact_userinfo;
+use super::otlp_env::{self, debug_otlp_fields};
+use super::signal::Signal;
+use crate::env;
 
 /// Umbrella switch: without it nothing is set up and nothing is registered.
 pub const TRACES_ENABLED_ENV: &str = "MELLEA_TRACES_ENABLED";
@@ -61,24 +62,6 @@ pub const BSP_SCHEDULE_DELAY_ENV: &str = "OTEL_BSP_SCHEDULE_DELAY";
 pub const BSP_MAX_EXPORT_BATCH_SIZE_ENV: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 /// Milliseconds flushing and shutting down wait for exports (default: the OTLP timeout).
 pub const BSP_EXPORT_TIMEOUT_ENV: &str = "OTEL_BSP_EXPORT_TIMEOUT";
-
-/// Whether an environment value switches a flag on: `1`, `true` or `yes` in any case.
-///
-/// As in the Python original, the value is not trimmed: `" true"` and `"on"` are off, and so
-/// is an unset variable.
-///
-/// ```
-/// use mellea_runtime::telemetry::truthy;
-/// assert!(truthy(Some("TRUE")) && truthy(Some("1")) && truthy(Some("Yes")));
-/// assert!(!truthy(Some("on")) && !truthy(Some(" true")) && !truthy(None));
-/// ```
-pub fn truthy(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        v.eq_ignore_ascii_case("1")
-            || v.eq_ignore_ascii_case("true")
-            || v.eq_ignore_ascii_case("yes")
-    })
-}
 
 /// What tracing should do, as read from the environment.
 ///
@@ -196,20 +179,12 @@ impl TracingConfig {
 
 impl fmt::Debug for TracingConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header_names: Vec<&str> = self.otlp_headers.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("TracingConfig")
-            .field("enabled", &self.enabled)
+        let mut d = f.debug_struct("TracingConfig");
+        d.field("enabled", &self.enabled)
             .field("otlp", &self.otlp)
-            .field(
-                "otlp_endpoint",
-                &self.otlp_endpoint.as_deref().map(redact_userinfo),
-            )
-            .field("otlp_protocol", &self.otlp_protocol)
-            .field("otlp_transport", &self.otlp_transport)
-            .field("otlp_header_names", &header_names)
-            .field("otlp_timeout", &self.otlp_timeout)
-            .field("otlp_gzip", &self.otlp_gzip)
-            .field("batch", &self.batch)
+            .field("otlp_protocol", &self.otlp_protocol);
+        debug_otlp_fields!(d, self);
+        d.field("batch", &self.batch)
             .field("console", &self.console)
             .field("service_name", &self.service_name)
             .field("capture_content", &self.capture_content)
@@ -253,21 +228,13 @@ impl TracingConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let mut problems = Vec::new();
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut flag = |name: &str| {
-            let value = lookup(name);
-            if let Some(v) = value.as_deref().filter(|v| !truthy(Some(v)) && !falsy(v)) {
-                problems.push(format!(
-                    "{name}=`{v}` is not understood (1/true/yes switch it on, 0/false/no or \
-                     empty off); treated as off"
-                ));
-            }
-            truthy(value.as_deref())
-        };
+        let mut flag = |name: &str| env::flag(&lookup, name, &mut problems);
         let enabled = flag(TRACES_ENABLED_ENV);
         let otlp = flag(TRACES_OTLP_ENV);
         let console = flag(TRACES_CONSOLE_ENV);
         let capture_content = flag(TRACES_CONTENT_ENV) | flag(CAPTURE_MESSAGE_CONTENT_ENV);
-        let env = otlp_env::read(&non_empty, &mut problems);
+        let env = otlp_env::read(Signal::Traces, &non_empty, &mut problems);
+        let batch = otlp_env::read_batch(&non_empty, &mut problems);
         let content_value_limit = content_value_limit(&non_empty, &mut problems);
         Self {
             enabled,
@@ -283,13 +250,12 @@ impl TracingConfig {
             otlp_headers: env.headers,
             otlp_timeout: env.timeout,
             otlp_gzip: env.gzip,
-            batch: env.batch,
+            batch,
             problems,
         }
     }
 }
 
-/// Whether an environment value clearly switches a flag off: empty, `0`, `false` or `no`.
 /// The cap on captured content attributes: the span-specific variable first, then the general
 /// one; a value that is not a whole number is named in a warning and skipped.
 fn content_value_limit(
@@ -314,13 +280,6 @@ fn content_value_limit(
     DEFAULT_CONTENT_VALUE_LIMIT
 }
 
-fn falsy(value: &str) -> bool {
-    value.is_empty()
-        || value == "0"
-        || value.eq_ignore_ascii_case("false")
-        || value.eq_ignore_ascii_case("no")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,17 +290,6 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
-    }
-
-    #[test]
-    fn truthy_accepts_one_true_yes_in_any_case_and_nothing_else() {
-        for on in ["1", "true", "TRUE", "True", "yes", "YES"] {
-            assert!(truthy(Some(on)), "{on:?}");
-        }
-        for off in ["", "0", "false", "no", "on", " true", "true ", "2", "y"] {
-            assert!(!truthy(Some(off)), "{off:?}");
-        }
-        assert!(!truthy(None));
     }
 
     #[test]

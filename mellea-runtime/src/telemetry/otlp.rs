@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{ExporterBuildError, Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -17,8 +17,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use super::config::OtlpProtocol;
 use super::redact::redact_userinfo;
 
-/// What one OTLP exporter is built from.
-pub(super) struct OtlpSettings<'a> {
+/// What one OTLP exporter (of either signal) is built from.
+pub(in crate::telemetry) struct OtlpSettings<'a> {
     pub(super) protocol: OtlpProtocol,
     pub(super) endpoint: &'a str,
     pub(super) timeout: Duration,
@@ -65,71 +65,20 @@ pub(super) fn exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, Strin
 
 fn http_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
     let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
-    let inner = configure_http(
-        builder,
-        settings.protocol,
-        settings.endpoint,
-        settings.timeout,
-        settings.headers,
-        settings.gzip,
-        settings.transport_error,
-    )?
-    .build()
-    .map_err(|e| e.to_string())?;
     Ok(OtlpExporter {
-        inner,
+        inner: build_http(builder, &settings, |b| b.build())?,
         #[cfg(feature = "otlp-grpc")]
         _runtime: None,
     })
 }
 
-/// What every OTLP/HTTP exporter (spans and metrics) is configured with: the diagnosing
-/// client, protocol, endpoint, timeout, headers and gzip.
-pub(in crate::telemetry) fn configure_http<B: WithExportConfig + WithHttpConfig>(
-    builder: B,
-    protocol: OtlpProtocol,
-    endpoint: &str,
-    timeout: Duration,
-    headers: &[(String, String)],
-    gzip: bool,
-    transport_error: Arc<Mutex<Option<String>>>,
-) -> Result<B, String> {
-    let protocol = match protocol {
-        #[cfg(feature = "otlp-json")]
-        OtlpProtocol::HttpJson => Protocol::HttpJson,
-        _ => Protocol::HttpBinary,
-    };
-    let client = DiagnosingClient::new(timeout, transport_error)?;
-    let headers: HashMap<String, String> = headers.iter().cloned().collect();
-    let mut builder = builder
-        .with_http_client(client)
-        .with_protocol(protocol)
-        .with_endpoint(endpoint)
-        .with_timeout(timeout)
-        .with_headers(headers);
-    if gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    Ok(builder)
-}
-
 #[cfg(feature = "otlp-grpc")]
 fn grpc_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
-    let runtime = grpc::ExportRuntime::start()
-        .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
-    // The channel spawns its connection tasks on the runtime current while it is built.
-    let entered = runtime.handle().enter();
-    let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
-    let inner = grpc::configure(
-        builder,
-        settings.endpoint,
-        settings.timeout,
-        settings.headers,
-        settings.gzip,
-    )?
-    .build()
-    .map_err(|e| e.to_string())?;
-    drop(entered);
+    let (inner, runtime) = build_grpc(
+        || opentelemetry_otlp::SpanExporter::builder().with_tonic(),
+        &settings,
+        |b| b.build(),
+    )?;
     Ok(OtlpExporter {
         inner,
         _runtime: Some(runtime),
@@ -138,11 +87,70 @@ fn grpc_exporter(settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
 
 #[cfg(not(feature = "otlp-grpc"))]
 fn grpc_exporter(_settings: OtlpSettings<'_>) -> Result<OtlpExporter, String> {
-    Err(
+    Err(grpc_unavailable(super::OTLP_PROTOCOL_ENV))
+}
+
+/// Builds an OTLP/HTTP exporter of any signal: `builder` configured as every exporter is (the
+/// diagnosing client, protocol, endpoint, timeout, headers, gzip), then `build`.
+pub(in crate::telemetry) fn build_http<B: WithExportConfig + WithHttpConfig, E>(
+    builder: B,
+    settings: &OtlpSettings<'_>,
+    build: impl FnOnce(B) -> Result<E, ExporterBuildError>,
+) -> Result<E, String> {
+    let protocol = match settings.protocol {
+        #[cfg(feature = "otlp-json")]
+        OtlpProtocol::HttpJson => Protocol::HttpJson,
+        _ => Protocol::HttpBinary,
+    };
+    let client = DiagnosingClient::new(settings.timeout, Arc::clone(&settings.transport_error))?;
+    let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
+    let mut builder = builder
+        .with_http_client(client)
+        .with_protocol(protocol)
+        .with_endpoint(settings.endpoint)
+        .with_timeout(settings.timeout)
+        .with_headers(headers);
+    if settings.gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    build(builder).map_err(|e| e.to_string())
+}
+
+/// Builds a gRPC exporter of any signal on a runtime of its own (returned with it: the
+/// channel's tasks live there), configured by [`grpc::configure`].
+#[cfg(feature = "otlp-grpc")]
+pub(in crate::telemetry) fn build_grpc<
+    B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
+    E,
+>(
+    builder: impl FnOnce() -> B,
+    settings: &OtlpSettings<'_>,
+    build: impl FnOnce(B) -> Result<E, ExporterBuildError>,
+) -> Result<(E, grpc::ExportRuntime), String> {
+    let runtime = grpc::ExportRuntime::start()
+        .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
+    // The channel spawns its connection tasks on the runtime current while it is built.
+    let entered = runtime.handle().enter();
+    let builder = grpc::configure(
+        builder(),
+        settings.endpoint,
+        settings.timeout,
+        settings.headers,
+        settings.gzip,
+    )?;
+    let exporter = build(builder).map_err(|e| e.to_string())?;
+    drop(entered);
+    Ok((exporter, runtime))
+}
+
+/// Why gRPC export cannot be built: the feature is off. `protocol_var` is the variable that
+/// asked for it.
+#[cfg(not(feature = "otlp-grpc"))]
+pub(in crate::telemetry) fn grpc_unavailable(protocol_var: &str) -> String {
+    format!(
         "mellea was built without its `otlp-grpc` cargo feature; enable it, or set \
-         OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf and point the endpoint at the collector's \
-         OTLP/HTTP port (usually 4318)"
-            .to_owned(),
+         {protocol_var}=http/protobuf and point the endpoint at the collector's OTLP/HTTP port \
+         (usually 4318)"
     )
 }
 

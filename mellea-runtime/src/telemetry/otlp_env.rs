@@ -11,13 +11,12 @@ use std::time::Duration;
 use super::config::{
     BSP_EXPORT_TIMEOUT_ENV, BSP_MAX_EXPORT_BATCH_SIZE_ENV, BSP_MAX_QUEUE_SIZE_ENV,
     BSP_SCHEDULE_DELAY_ENV, BatchConfigFromEnv, OTLP_COMPRESSION_ENV, OTLP_ENDPOINT_ENV,
-    OTLP_HEADERS_ENV, OTLP_PROTOCOL_ENV, OTLP_TIMEOUT_ENV, OTLP_TRACES_COMPRESSION_ENV,
-    OTLP_TRACES_ENDPOINT_ENV, OTLP_TRACES_HEADERS_ENV, OTLP_TRACES_PROTOCOL_ENV,
-    OTLP_TRACES_TIMEOUT_ENV, OtlpProtocol,
+    OTLP_HEADERS_ENV, OTLP_PROTOCOL_ENV, OTLP_TIMEOUT_ENV, OtlpProtocol,
 };
 use super::redact::redact_userinfo;
+use super::signal::Signal;
 
-/// The OTLP and batch settings read from the environment.
+/// The OTLP settings of one signal read from the environment.
 pub(super) struct OtlpEnv {
     pub(super) protocol_given: Option<String>,
     pub(super) protocol: OtlpProtocol,
@@ -25,23 +24,24 @@ pub(super) struct OtlpEnv {
     pub(super) headers: Vec<(String, String)>,
     pub(super) timeout: Option<Duration>,
     pub(super) gzip: bool,
-    pub(super) batch: BatchConfigFromEnv,
 }
 
-/// Reads the variables through `non_empty` (unset and blank values are `None`), adding one
-/// line to `problems` per malformed value.
+/// Reads the OTLP variables of `signal` through `non_empty` (unset and blank values are
+/// `None`), adding one line to `problems` per malformed value.
 pub(super) fn read(
+    signal: Signal,
     non_empty: &dyn Fn(&str) -> Option<String>,
     problems: &mut Vec<String>,
 ) -> OtlpEnv {
-    // The traces variable wins over the general one, as the specification says.
-    let either = |traces: &'static str, general: &'static str| {
-        non_empty(traces)
-            .map(|v| (traces, v))
+    let vars = signal.vars();
+    // The signal's variable wins over the general one, as the specification says.
+    let either = |specific: &'static str, general: &'static str| {
+        non_empty(specific)
+            .map(|v| (specific, v))
             .or_else(|| non_empty(general).map(|v| (general, v)))
     };
 
-    let protocol_given = either(OTLP_TRACES_PROTOCOL_ENV, OTLP_PROTOCOL_ENV);
+    let protocol_given = either(vars.protocol, OTLP_PROTOCOL_ENV);
     let protocol = match &protocol_given {
         None => OtlpProtocol::HttpProtobuf,
         Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
@@ -58,17 +58,17 @@ pub(super) fn read(
         },
     };
 
-    let endpoint = endpoint(non_empty, protocol, problems);
+    let endpoint = endpoint(signal, non_empty, protocol, problems);
 
-    let headers = match either(OTLP_TRACES_HEADERS_ENV, OTLP_HEADERS_ENV) {
+    let headers = match either(vars.headers, OTLP_HEADERS_ENV) {
         Some((name, value)) => headers(name, &value, problems),
         None => Vec::new(),
     };
 
-    let timeout = either(OTLP_TRACES_TIMEOUT_ENV, OTLP_TIMEOUT_ENV)
-        .and_then(|(name, value)| millis(name, &value, "10000 (10 s)", problems));
+    let timeout = either(vars.timeout, OTLP_TIMEOUT_ENV)
+        .and_then(|(name, value)| millis(name, &value, "10000 (10 s)", false, problems));
 
-    let gzip = match either(OTLP_TRACES_COMPRESSION_ENV, OTLP_COMPRESSION_ENV) {
+    let gzip = match either(vars.compression, OTLP_COMPRESSION_ENV) {
         None => false,
         Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
             "gzip" => true,
@@ -83,6 +83,21 @@ pub(super) fn read(
         },
     };
 
+    OtlpEnv {
+        protocol_given: protocol_given.map(|(_, v)| v),
+        protocol,
+        endpoint,
+        headers,
+        timeout,
+        gzip,
+    }
+}
+
+/// Reads the batch span processor variables (`OTEL_BSP_*`).
+pub(super) fn read_batch(
+    non_empty: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> BatchConfigFromEnv {
     let count = |name: &'static str, default: &str, problems: &mut Vec<String>| {
         let value = non_empty(name)?;
         match value.trim().parse::<usize>() {
@@ -103,14 +118,22 @@ pub(super) fn read(
     };
     let mut batch = BatchConfigFromEnv {
         max_queue_size: count(BSP_MAX_QUEUE_SIZE_ENV, "2048", problems),
-        scheduled_delay: non_empty(BSP_SCHEDULE_DELAY_ENV)
-            .and_then(|value| millis(BSP_SCHEDULE_DELAY_ENV, &value, "5000 (5 s)", problems)),
+        scheduled_delay: non_empty(BSP_SCHEDULE_DELAY_ENV).and_then(|value| {
+            millis(
+                BSP_SCHEDULE_DELAY_ENV,
+                &value,
+                "5000 (5 s)",
+                false,
+                problems,
+            )
+        }),
         max_export_batch_size: count(BSP_MAX_EXPORT_BATCH_SIZE_ENV, "512", problems),
         export_timeout: non_empty(BSP_EXPORT_TIMEOUT_ENV).and_then(|value| {
             millis(
                 BSP_EXPORT_TIMEOUT_ENV,
                 &value,
                 "of the OTLP timeout",
+                false,
                 problems,
             )
         }),
@@ -123,21 +146,24 @@ pub(super) fn read(
         ));
         batch.max_export_batch_size = Some(queue);
     }
-
-    OtlpEnv {
-        protocol_given: protocol_given.map(|(_, v)| v),
-        protocol,
-        endpoint,
-        headers,
-        timeout,
-        gzip,
-        batch,
-    }
+    batch
 }
 
-/// A duration in milliseconds; `None` (and a problem) if malformed.
-fn millis(name: &str, value: &str, default: &str, problems: &mut Vec<String>) -> Option<Duration> {
+/// A duration in milliseconds; `None` (and a problem) if malformed, or zero when `positive`.
+pub(super) fn millis(
+    name: &str,
+    value: &str,
+    default: &str,
+    positive: bool,
+    problems: &mut Vec<String>,
+) -> Option<Duration> {
     match value.trim().parse::<u64>() {
+        Ok(0) if positive => {
+            problems.push(format!(
+                "{name}=`{value}` must be at least 1 millisecond; using the default {default}"
+            ));
+            None
+        }
         Ok(ms) => Some(Duration::from_millis(ms)),
         Err(_) => {
             problems.push(format!(
@@ -149,9 +175,10 @@ fn millis(name: &str, value: &str, default: &str, problems: &mut Vec<String>) ->
     }
 }
 
-/// The traces endpoint: the traces variable as given, or the general one with `/v1/traces`
-/// appended (HTTP) or as given (gRPC, whose path is fixed by the service).
+/// The signal's endpoint: its own variable as given, or the general one with the signal's
+/// path appended (HTTP) or as given (gRPC, whose path is fixed by the service).
 fn endpoint(
+    signal: Signal,
     non_empty: &dyn Fn(&str) -> Option<String>,
     protocol: OtlpProtocol,
     problems: &mut Vec<String>,
@@ -169,25 +196,51 @@ fn endpoint(
             None
         }
     };
-    if let Some(traces) = usable(OTLP_TRACES_ENDPOINT_ENV, problems) {
-        return Some(traces);
+    let specific = signal.vars().endpoint;
+    if let Some(given) = usable(specific, problems) {
+        return Some(given);
     }
     let base = usable(OTLP_ENDPOINT_ENV, problems)?;
     let base = base.trim_end_matches('/');
     if protocol == OtlpProtocol::Grpc {
         return Some(base.to_owned());
     }
-    if base.ends_with("/v1/traces") {
+    let path = signal.path();
+    if base.ends_with(path) {
         problems.push(format!(
-            "{OTLP_ENDPOINT_ENV}=`{}` already ends in /v1/traces, but it is the base URL that \
-             /v1/traces is appended to; did you mean {OTLP_TRACES_ENDPOINT_ENV}? Exporting to \
-             it as given",
+            "{OTLP_ENDPOINT_ENV}=`{}` already ends in {path}, but it is the base URL that \
+             {path} is appended to; did you mean {specific}? Exporting to it as given",
             redact_userinfo(base)
         ));
         return Some(base.to_owned());
     }
-    Some(format!("{base}/v1/traces"))
+    Some(format!("{base}{path}"))
 }
+
+/// Adds the OTLP fields of a configuration (`TracingConfig` and `MetricsConfig` name them
+/// alike) to its `Debug`: the endpoint without credentials and only the names of the headers,
+/// whose values may be credentials.
+macro_rules! debug_otlp_fields {
+    ($d:expr, $config:expr) => {{
+        let header_names: Vec<&str> = $config
+            .otlp_headers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        $d.field(
+            "otlp_endpoint",
+            &$config
+                .otlp_endpoint
+                .as_deref()
+                .map($crate::telemetry::redact_userinfo),
+        )
+        .field("otlp_transport", &$config.otlp_transport)
+        .field("otlp_header_names", &header_names)
+        .field("otlp_timeout", &$config.otlp_timeout)
+        .field("otlp_gzip", &$config.otlp_gzip);
+    }};
+}
+pub(super) use debug_otlp_fields;
 
 /// Whether `value` is `http://` or `https://` followed by a host.
 pub(super) fn is_http_url(value: &str) -> bool {
@@ -281,7 +334,7 @@ mod tests {
                 .filter(|v| !v.trim().is_empty())
         };
         let mut problems = Vec::new();
-        let env = read(&lookup, &mut problems);
+        let env = read(Signal::Traces, &lookup, &mut problems);
         (env, problems)
     }
 

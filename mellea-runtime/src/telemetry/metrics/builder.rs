@@ -6,13 +6,10 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
+use super::super::builder::type_name_of;
 use super::super::export::PipelineKind;
 use super::super::{OtlpProtocol, Telemetry, TelemetryBuilder};
 use super::{BackendMetricsPlugin, ConsoleMetricExporter, MetricsConfig, Pricing};
-
-fn type_name_of<T>(_: &T) -> &'static str {
-    std::any::type_name::<T>()
-}
 
 impl TelemetryBuilder {
     /// Switches metrics on or off (overriding `MELLEA_METRICS_ENABLED`).

@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::super::config::{
-    OTLP_COMPRESSION_ENV, OTLP_ENDPOINT_ENV, OTLP_HEADERS_ENV, OTLP_PROTOCOL_ENV, OTLP_TIMEOUT_ENV,
-    OtlpProtocol, truthy,
-};
-use super::super::otlp_env;
-use super::super::redact::redact_userinfo;
+use super::super::config::OtlpProtocol;
+use super::super::otlp_env::{self, debug_otlp_fields};
+use super::super::signal::Signal;
+use crate::env;
 
 /// Switches metrics on.
 pub const METRICS_ENABLED_ENV: &str = "MELLEA_METRICS_ENABLED";
@@ -103,21 +101,12 @@ impl Default for MetricsConfig {
 
 impl fmt::Debug for MetricsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Header values may be credentials: only their names are shown.
-        let header_names: Vec<&str> = self.otlp_headers.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("MetricsConfig")
-            .field("enabled", &self.enabled)
+        let mut d = f.debug_struct("MetricsConfig");
+        d.field("enabled", &self.enabled)
             .field("console", &self.console)
-            .field("otlp", &self.otlp)
-            .field(
-                "otlp_endpoint",
-                &self.otlp_endpoint.as_deref().map(redact_userinfo),
-            )
-            .field("otlp_transport", &self.otlp_transport)
-            .field("otlp_headers", &header_names)
-            .field("otlp_timeout", &self.otlp_timeout)
-            .field("otlp_gzip", &self.otlp_gzip)
-            .field("export_interval", &self.export_interval)
+            .field("otlp", &self.otlp);
+        debug_otlp_fields!(d, self);
+        d.field("export_interval", &self.export_interval)
             .field("temporality", &self.temporality)
             .field("pricing_file", &self.pricing_file)
             .finish()
@@ -137,88 +126,14 @@ impl MetricsConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let mut problems = Vec::new();
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let either = |specific: &'static str, general: &'static str| {
-            non_empty(specific)
-                .map(|v| (specific, v))
-                .or_else(|| non_empty(general).map(|v| (general, v)))
-        };
-        let mut flag = |name: &str| {
-            let value = lookup(name);
-            if let Some(v) = value.as_deref().filter(|v| !truthy(Some(v)) && !falsy(v)) {
-                problems.push(format!(
-                    "{name}=`{v}` is not understood (1/true/yes switch it on, 0/false/no or \
-                     empty off); treated as off"
-                ));
-            }
-            truthy(value.as_deref())
-        };
+        let mut flag = |name: &str| env::flag(&lookup, name, &mut problems);
         let enabled = flag(METRICS_ENABLED_ENV);
         let console = flag(METRICS_CONSOLE_ENV);
         let otlp = flag(METRICS_OTLP_ENV);
-
-        let otlp_transport = match either(OTLP_METRICS_PROTOCOL_ENV, OTLP_PROTOCOL_ENV) {
-            None => OtlpProtocol::HttpProtobuf,
-            Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
-                "http/protobuf" => OtlpProtocol::HttpProtobuf,
-                "grpc" => OtlpProtocol::Grpc,
-                "http/json" => OtlpProtocol::HttpJson,
-                _ => {
-                    problems.push(format!(
-                        "{name}=`{value}` is not an OTLP protocol (grpc, http/protobuf or \
-                         http/json); exporting metrics with http/protobuf"
-                    ));
-                    OtlpProtocol::HttpProtobuf
-                }
-            },
-        };
-
-        let mut usable = |name: &str| {
-            let value = non_empty(name)?.trim().to_owned();
-            if otlp_env::is_http_url(&value) {
-                Some(value)
-            } else {
-                problems.push(format!(
-                    "{name}=`{}` is not an http:// or https:// URL with a host; ignored",
-                    redact_userinfo(&value)
-                ));
-                None
-            }
-        };
-        let otlp_endpoint = usable(OTLP_METRICS_ENDPOINT_ENV).or_else(|| {
-            let base = usable(OTLP_ENDPOINT_ENV)?;
-            let base = base.trim_end_matches('/');
-            Some(
-                if otlp_transport == OtlpProtocol::Grpc || base.ends_with("/v1/metrics") {
-                    base.to_owned()
-                } else {
-                    format!("{base}/v1/metrics")
-                },
-            )
-        });
-
-        let otlp_headers = match either(OTLP_METRICS_HEADERS_ENV, OTLP_HEADERS_ENV) {
-            Some((name, value)) => otlp_env::headers(name, &value, &mut problems),
-            None => Vec::new(),
-        };
-        let otlp_timeout = either(OTLP_METRICS_TIMEOUT_ENV, OTLP_TIMEOUT_ENV)
-            .and_then(|(name, value)| millis(name, &value, "10000 (10 s)", false, &mut problems));
-        let otlp_gzip = match either(OTLP_METRICS_COMPRESSION_ENV, OTLP_COMPRESSION_ENV) {
-            None => false,
-            Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
-                "gzip" => true,
-                "none" => false,
-                _ => {
-                    problems.push(format!(
-                        "{name}=`{value}` is not a supported compression (gzip or none); \
-                         sending metrics uncompressed"
-                    ));
-                    false
-                }
-            },
-        };
+        let otlp_env = otlp_env::read(Signal::Metrics, &non_empty, &mut problems);
         let export_interval = non_empty(METRIC_EXPORT_INTERVAL_ENV)
             .and_then(|value| {
-                millis(
+                otlp_env::millis(
                     METRIC_EXPORT_INTERVAL_ENV,
                     &value,
                     "60000 (60 s)",
@@ -246,11 +161,11 @@ impl MetricsConfig {
             enabled,
             console,
             otlp,
-            otlp_endpoint,
-            otlp_transport,
-            otlp_headers,
-            otlp_timeout,
-            otlp_gzip,
+            otlp_endpoint: otlp_env.endpoint,
+            otlp_transport: otlp_env.protocol,
+            otlp_headers: otlp_env.headers,
+            otlp_timeout: otlp_env.timeout,
+            otlp_gzip: otlp_env.gzip,
             export_interval,
             temporality,
             pricing_file: non_empty(PRICING_FILE_ENV).map(PathBuf::from),
@@ -262,37 +177,4 @@ impl MetricsConfig {
     pub fn warnings(&self) -> &[String] {
         &self.problems
     }
-}
-
-/// A duration in milliseconds; `None` (and a problem) if malformed, or zero when not allowed.
-fn millis(
-    name: &str,
-    value: &str,
-    default: &str,
-    positive: bool,
-    problems: &mut Vec<String>,
-) -> Option<Duration> {
-    match value.trim().parse::<u64>() {
-        Ok(0) if positive => {
-            problems.push(format!(
-                "{name}=`{value}` must be at least 1 millisecond; using the default {default}"
-            ));
-            None
-        }
-        Ok(ms) => Some(Duration::from_millis(ms)),
-        Err(_) => {
-            problems.push(format!(
-                "{name}=`{value}` is not a whole number of milliseconds; using the default \
-                 {default}"
-            ));
-            None
-        }
-    }
-}
-
-fn falsy(value: &str) -> bool {
-    value.is_empty()
-        || value == "0"
-        || value.eq_ignore_ascii_case("false")
-        || value.eq_ignore_ascii_case("no")
 }

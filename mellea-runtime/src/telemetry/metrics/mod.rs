@@ -24,7 +24,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
@@ -49,6 +48,10 @@ pub use pricing::{ModelPrice, Pricing, PricingError};
 use export::CountingMetricExporter;
 
 use super::export::{Pipeline, PipelineKind};
+use super::install::{plugin_name, register};
+use super::provider::{given_or_built, service_resource};
+use super::signal::Signal;
+use super::warnings::warn;
 use crate::error::RegistrationError;
 use crate::plugin::{Registration, global};
 
@@ -92,7 +95,14 @@ impl Setup {
         request_timeout: Option<Duration>,
         transport_error: Option<Arc<Mutex<Option<String>>>>,
     ) -> PeriodicReader<CountingMetricExporter<E>> {
-        let pipeline = Pipeline::new(destination, kind, None, request_timeout, transport_error);
+        let pipeline = Pipeline::new(
+            Signal::Metrics,
+            destination,
+            kind,
+            None,
+            request_timeout,
+            transport_error,
+        );
         self.pipelines.push(pipeline.clone());
         PeriodicReader::builder(CountingMetricExporter::new(exporter, pipeline))
             .with_interval(self.interval)
@@ -100,8 +110,7 @@ impl Setup {
     }
 
     fn warn(&mut self, message: String) {
-        tracing::warn!("{message}");
-        self.warnings.push(message);
+        warn(&mut self.warnings, message);
     }
 }
 
@@ -188,36 +197,33 @@ impl MetricsSetup {
         warnings: &mut Vec<String>,
     ) -> Result<Option<Arc<Installed>>, RegistrationError> {
         for problem in self.config.warnings() {
-            tracing::warn!("{problem}");
-            warnings.push(problem.clone());
+            warn(warnings, problem.clone());
         }
         if !self.config.enabled {
             return Ok(None);
         }
-        let Some(session) = session else {
-            let mut slot = GLOBAL_METRICS
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(existing) = slot.as_ref().and_then(Weak::upgrade) {
-                tracing::debug!("metrics are already set up; reusing the existing setup");
-                return Ok(Some(existing));
+        let name = plugin_name(BackendMetricsPlugin::NAME, session);
+        // The process-wide installation is made under its lock, and exists once.
+        let mut slot = match session {
+            Some(_) => None,
+            None => {
+                let slot = GLOBAL_METRICS
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(existing) = slot.as_ref().and_then(Weak::upgrade) {
+                    tracing::debug!("metrics are already set up; reusing the existing setup");
+                    return Ok(Some(existing));
+                }
+                Some(slot)
             }
-            let mut installed = self.build(
-                BackendMetricsPlugin::NAME.to_owned(),
-                service_name,
-                wait,
-                warnings,
-            );
-            installed.registration = Some(global().register(installed.plugin.clone())?);
-            let installed = Arc::new(installed);
-            *slot = Some(Arc::downgrade(&installed));
-            return Ok(Some(installed));
         };
-        let name = format!("{}.session.{session}", BackendMetricsPlugin::NAME);
         let mut installed = self.build(name, service_name, wait, warnings);
-        installed.registration =
-            Some(global().register_for_session(session.to_owned(), installed.plugin.clone())?);
-        Ok(Some(Arc::new(installed)))
+        installed.registration = Some(register(installed.plugin.clone(), session)?);
+        let installed = Arc::new(installed);
+        if let Some(slot) = slot.as_mut() {
+            **slot = Some(Arc::downgrade(&installed));
+        }
+        Ok(Some(installed))
     }
 
     fn build(
@@ -241,23 +247,17 @@ impl MetricsSetup {
                 Err(error) => setup.warn(error.to_string()),
             }
         }
-        let (provider, owns_provider) = match self.provider {
-            Some(provider) => {
-                if self.config.console || self.config.otlp || !self.steps.is_empty() {
-                    setup.warn(
-                        "metric exporters and readers are not added to a meter provider \
-                         supplied with `with_meter_provider`; add them to that provider instead"
-                            .to_owned(),
-                    );
-                }
-                (provider, false)
-            }
-            None => {
-                let mut builder = SdkMeterProvider::builder().with_resource(
-                    Resource::builder()
-                        .with_service_name(service_name.to_owned())
-                        .build(),
-                );
+        let asked_for_exporters = self.config.console || self.config.otlp || !self.steps.is_empty();
+        // Only a supplied provider warns here; what building warns goes through `setup`.
+        let mut supplied_warnings = Vec::new();
+        let (provider, owns_provider) = given_or_built(
+            self.provider,
+            asked_for_exporters,
+            Signal::Metrics,
+            &mut supplied_warnings,
+            || {
+                let mut builder = SdkMeterProvider::builder()
+                    .with_resource(service_resource(service_name.to_owned()));
                 if self.config.otlp {
                     builder = add_otlp(builder, &self.config, &mut setup);
                 }
@@ -273,9 +273,10 @@ impl MetricsSetup {
                 for step in self.steps {
                     builder = step(builder, &mut setup);
                 }
-                (builder.build(), true)
-            }
-        };
+                builder.build()
+            },
+        );
+        setup.warnings.append(&mut supplied_warnings);
         let mut plugin = BackendMetricsPlugin::from_provider(&provider).with_name(plugin_name);
         if let Some(pricing) = plugin_pricing {
             plugin = plugin.with_pricing(pricing);
@@ -298,67 +299,42 @@ fn add_otlp(
     config: &MetricsConfig,
     setup: &mut Setup,
 ) -> MeterProviderBuilder {
-    use super::OtlpProtocol;
+    use super::otlp_target;
+    use super::warnings::build_failed;
 
-    let mut protocol = config.otlp_transport;
-    if protocol == OtlpProtocol::HttpJson && !cfg!(feature = "otlp-json") {
-        setup.warn(
-            "OTLP protocol http/json was asked for metrics, but mellea was built without its \
-             `otlp-json` cargo feature; exporting with http/protobuf instead"
-                .to_owned(),
-        );
-        protocol = OtlpProtocol::HttpProtobuf;
-    }
-    let endpoint = match &config.otlp_endpoint {
-        Some(endpoint) => endpoint.clone(),
-        None => {
-            let default = match protocol {
-                OtlpProtocol::Grpc => "http://localhost:4317",
-                _ => "http://localhost:4318/v1/metrics",
-            };
-            setup.warn(format!(
-                "OTLP metric exporter is enabled ({METRICS_OTLP_ENV}=true) but no endpoint is \
-                 configured. Set {OTLP_METRICS_ENDPOINT_ENV} or OTEL_EXPORTER_OTLP_ENDPOINT to \
-                 export metrics; exporting to the default {default} meanwhile."
-            ));
-            default.to_owned()
-        }
+    let Some(target) = otlp_target::resolve(
+        Signal::Metrics,
+        config.otlp_transport,
+        config.otlp_endpoint.as_deref(),
+        &mut setup.warnings,
+    ) else {
+        return builder;
     };
-    let shown = super::redact_userinfo(&endpoint).into_owned();
-    let destination = format!("{shown} (OTLP {} metrics)", protocol.as_str());
-    let timeout = config.otlp_timeout.unwrap_or(super::DEFAULT_EXPORT_TIMEOUT);
+    let timeout = config
+        .otlp_timeout
+        .unwrap_or(super::provider::DEFAULT_EXPORT_TIMEOUT);
     let transport_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let built = otlp::exporter(otlp::Settings {
-        protocol,
-        endpoint: &endpoint,
+    let settings = target.settings(
         timeout,
-        headers: &config.otlp_headers,
-        gzip: config.otlp_gzip,
-        temporality: config.temporality,
-        transport_error: Arc::clone(&transport_error),
-    });
+        &config.otlp_headers,
+        config.otlp_gzip,
+        &transport_error,
+    );
+    let built = otlp::exporter(settings, config.temporality);
     match built {
         Ok(exporter) => {
-            let kind = if protocol == OtlpProtocol::Grpc {
-                PipelineKind::OtlpGrpc
-            } else {
-                PipelineKind::OtlpHttp
-            };
             let reader = setup.periodic(
                 exporter,
-                destination,
-                kind,
+                target.destination,
+                target.kind,
                 Some(timeout),
                 Some(transport_error),
             );
             builder.with_reader(reader)
         }
         Err(error) => {
-            setup.warn(format!(
-                "Failed to initialize OTLP metric exporter for {destination}: {}. Metrics \
-                 will not be exported via OTLP.",
-                super::redact_userinfo(&error)
-            ));
+            let error = super::redact_userinfo(&error);
+            setup.warn(build_failed(Signal::Metrics, &target.destination, &error));
             builder
         }
     }
@@ -370,10 +346,6 @@ fn add_otlp(
     _config: &MetricsConfig,
     setup: &mut Setup,
 ) -> MeterProviderBuilder {
-    setup.warn(
-        "OTLP metric export is enabled (MELLEA_METRICS_OTLP=true) but mellea was built without \
-         its `otlp` cargo feature. Enable the feature to export metrics via OTLP."
-            .to_owned(),
-    );
+    setup.warn(super::warnings::otlp_unavailable(Signal::Metrics));
     builder
 }

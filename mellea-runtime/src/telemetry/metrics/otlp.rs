@@ -1,7 +1,7 @@
-//! The OTLP metric exporter, over the same transports as spans: HTTP through the diagnosing
-//! blocking client, gRPC through tonic on a runtime of its own.
+//! The OTLP metric exporter, over the same transports and with the same configuration as
+//! spans: HTTP through the diagnosing blocking client, gRPC through tonic on a runtime of its
+//! own.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -10,18 +10,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use crate::telemetry::OtlpProtocol;
-use crate::telemetry::otlp::configure_http;
-
-/// What one OTLP metric exporter is built from.
-pub(super) struct Settings<'a> {
-    pub(super) protocol: OtlpProtocol,
-    pub(super) endpoint: &'a str,
-    pub(super) timeout: Duration,
-    pub(super) headers: &'a [(String, String)],
-    pub(super) gzip: bool,
-    pub(super) temporality: Temporality,
-    pub(super) transport_error: Arc<Mutex<Option<String>>>,
-}
+use crate::telemetry::otlp::{OtlpSettings, build_http};
 
 /// An OTLP metric exporter, with the runtime its gRPC channel lives on.
 #[derive(Debug)]
@@ -51,56 +40,39 @@ impl PushMetricExporter for OtlpMetricExporter {
 }
 
 /// Builds the exporter; the error says why it could not be built.
-pub(super) fn exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
+pub(super) fn exporter(
+    settings: OtlpSettings<'_>,
+    temporality: Temporality,
+) -> Result<OtlpMetricExporter, String> {
     match settings.protocol {
-        OtlpProtocol::Grpc => grpc_exporter(settings),
-        _ => http_exporter(settings),
+        OtlpProtocol::Grpc => grpc_exporter(settings, temporality),
+        _ => {
+            let builder = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_temporality(temporality);
+            Ok(OtlpMetricExporter {
+                inner: build_http(builder, &settings, |b| b.build())?,
+                #[cfg(feature = "otlp-grpc")]
+                _runtime: None,
+            })
+        }
     }
 }
 
-fn http_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
-    let builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_temporality(settings.temporality);
-    let inner = configure_http(
-        builder,
-        settings.protocol,
-        settings.endpoint,
-        settings.timeout,
-        settings.headers,
-        settings.gzip,
-        settings.transport_error,
-    )?
-    .build()
-    .map_err(|e| e.to_string())?;
-    Ok(OtlpMetricExporter {
-        inner,
-        #[cfg(feature = "otlp-grpc")]
-        _runtime: None,
-    })
-}
-
 #[cfg(feature = "otlp-grpc")]
-fn grpc_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
-    use crate::telemetry::otlp::grpc;
-
-    let runtime = grpc::ExportRuntime::start()
-        .map_err(|e| format!("cannot start the gRPC export thread: {e}"))?;
-    // The channel spawns its connection tasks on the runtime current while it is built.
-    let entered = runtime.handle().enter();
-    let builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
-        .with_temporality(settings.temporality);
-    let inner = grpc::configure(
-        builder,
-        settings.endpoint,
-        settings.timeout,
-        settings.headers,
-        settings.gzip,
-    )?
-    .build()
-    .map_err(|e| e.to_string())?;
-    drop(entered);
+fn grpc_exporter(
+    settings: OtlpSettings<'_>,
+    temporality: Temporality,
+) -> Result<OtlpMetricExporter, String> {
+    let (inner, runtime) = crate::telemetry::otlp::build_grpc(
+        || {
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_temporality(temporality)
+        },
+        &settings,
+        |b| b.build(),
+    )?;
     Ok(OtlpMetricExporter {
         inner,
         _runtime: Some(runtime),
@@ -108,11 +80,11 @@ fn grpc_exporter(settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
 }
 
 #[cfg(not(feature = "otlp-grpc"))]
-fn grpc_exporter(_settings: Settings<'_>) -> Result<OtlpMetricExporter, String> {
-    Err(
-        "mellea was built without its `otlp-grpc` cargo feature; enable it, or set \
-         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/protobuf and point the endpoint at the \
-         collector's OTLP/HTTP port (usually 4318)"
-            .to_owned(),
-    )
+fn grpc_exporter(
+    _settings: OtlpSettings<'_>,
+    _temporality: Temporality,
+) -> Result<OtlpMetricExporter, String> {
+    Err(crate::telemetry::otlp::grpc_unavailable(
+        super::OTLP_METRICS_PROTOCOL_ENV,
+    ))
 }
