@@ -77,7 +77,7 @@ pub(crate) fn unknown_key(key: &Ident, attribute: &str, known: &[&str], errors: 
 
 /// `value` without the invisible group `macro_rules!` puts around a forwarded `$x:literal` or
 /// `$x:expr`.
-fn ungrouped(value: &Expr) -> &Expr {
+pub(crate) fn ungrouped(value: &Expr) -> &Expr {
     match value {
         Expr::Group(group) => ungrouped(&group.expr),
         _ => value,
