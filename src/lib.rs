@@ -333,12 +333,9 @@ pub use mellea_macros::hook;
 #[doc(inline)]
 pub use mellea_backends as backends;
 
+// What the attributes' expansions name (`::mellea::__private::...` by default); not public API.
 #[doc(hidden)]
 pub use mellea_runtime::__private;
-
-// #[plugin] / #[hook]: the macro crate's hook table, checked against the runtime's by a test.
-#[doc(hidden)]
-pub use mellea_macros::__hook_table;
 
 /// Registers an item in the process-wide registry for every dispatch.
 pub fn register(

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use mellea::generation::{ChunkStream, ServerAddress, with_generation_span};
-use mellea::telemetry::semconv;
+use mellea_runtime::generation::{ChunkStream, ServerAddress, with_generation_span};
+use mellea_runtime::telemetry::semconv;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -648,7 +648,7 @@ fn record_attempts(attempts: &AtomicU32) {
 /// Records a failed attempt that is retried after `wait`, as an event on the generation's
 /// span: its number, status (or class) and the wait — no server text.
 fn record_retry(attempt: u32, failure: &Failure, wait: Duration) {
-    use mellea::generation::ClassifyError;
+    use mellea_runtime::generation::ClassifyError;
     with_generation_span(|span| {
         let mut attributes = vec![
             KeyValue::new(semconv::MELLEA_HTTP_ATTEMPT, i64::from(attempt)),

@@ -43,11 +43,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-// `#[backend]` expansions name runtime items as `::mellea::__private::...`, the path users of
-// the `mellea` facade have. This crate sits below the facade (which re-exports it), so it
-// gives the runtime that name itself.
-extern crate mellea_runtime as mellea;
-
 mod error;
 mod http;
 mod lines;

@@ -117,9 +117,9 @@ pub(crate) fn instrument(
             #body
         };
         match __mellea_snapshot {
-            ::core::option::Option::None => #private::GenerationFuture::Bare(#body_call),
+            ::core::option::Option::None => #private::GenerationFuture::Bare { body: #body_call },
             ::core::option::Option::Some(__mellea_snapshot) => {
-                #private::GenerationFuture::Instrumented(#private::boxed(async move {
+                #private::GenerationFuture::Instrumented { generation: #private::boxed(async move {
                     let mut __mellea_generation = #private::Generation::start(
                         #private::GenerationKind::#kind,
                         __mellea_snapshot,
@@ -130,7 +130,7 @@ pub(crate) fn instrument(
                         return ::core::result::Result::Err(#blocked);
                     }
                     #complete
-                }))
+                }) }
             }
         }
     }};
