@@ -46,7 +46,11 @@ pub(crate) fn backend_args(tokens: TokenStream, errors: &mut Errors) -> BackendA
                 let krate = crate_value(value, errors);
                 set_once(&mut parsed.krate, key, krate, errors);
             }
-            Arg::Named { key, .. } => unknown_key(key, "backend", &BACKEND_KEYS, errors),
+            Arg::Named { key, .. } => {
+                // `provdier = "x"` is one mistake: the misspelling, not also a missing provider.
+                provider_given |=
+                    unknown_key(key, "backend", &BACKEND_KEYS, errors) == Some("provider");
+            }
             Arg::Positional(value) => {
                 let message = match str_value(value) {
                     Some(name) => format!(
@@ -255,6 +259,8 @@ mod tests {
             errors[3]
         );
         assert!(errors[4].contains("path to the mellea crate"));
+        let (_, errors) = backend(quote!(provder = "openai"));
+        assert_eq!(errors.len(), 1, "a misspelt provider is not also missing: {errors:?}");
         let (_, errors) = backend(quote!(provider = " "));
         assert!(errors[0].contains("must not be empty"));
     }

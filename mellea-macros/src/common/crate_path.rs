@@ -21,7 +21,12 @@ impl CratePath {
     /// own spans, so a wrong path is reported where it is written).
     pub(crate) fn private(&self, span: Span) -> TokenStream {
         match &self.0 {
-            Some(path) => quote!(#path::__private),
+            Some(path) => {
+                // `__private` at the path's span: a path that does not lead to mellea is
+                // reported on the path as written, not on the whole attribute.
+                let at = path.segments.last().map_or(span, |last| last.ident.span());
+                quote_spanned!(at=> #path::__private)
+            }
             None => quote_spanned!(span=> ::mellea::__private),
         }
     }

@@ -136,7 +136,9 @@ pub(crate) fn parse_hook_args(
                     "the hook name is given without a key: `#[hook(\"generation_pre_call\")]`",
                 );
             }
-            Arg::Named { key, .. } => unknown_key(key, "hook", &HOOK_KEYS, errors),
+            Arg::Named { key, .. } => {
+                unknown_key(key, "hook", &HOOK_KEYS, errors);
+            }
         }
     }
     if !name_seen {

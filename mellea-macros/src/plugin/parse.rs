@@ -67,7 +67,10 @@ pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> Plu
                 let krate = crate_value(value, errors);
                 set_once(&mut parsed.krate, key, krate, errors);
             }
-            Arg::Named { key, .. } => unknown_key(key, "plugin", &PLUGIN_KEYS, errors),
+            Arg::Named { key, .. } => {
+                // `nmae = "x"` is one mistake: the misspelling, not also a missing name.
+                name_given |= unknown_key(key, "plugin", &PLUGIN_KEYS, errors) == Some("name");
+            }
             Arg::Positional(value) => {
                 let message = match str_value(value) {
                     Some(name) => format!(
@@ -265,6 +268,9 @@ mod tests {
         let (_, errors) = args(quote!(name = "x", priorty = 3));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].contains("did you mean `priority`?"));
+        let (_, errors) = args(quote!(nmae = "x"));
+        assert_eq!(errors.len(), 1, "a misspelt name is not also missing: {errors:?}");
+        assert!(errors[0].contains("did you mean `name`?"));
     }
 
     #[test]
