@@ -7,7 +7,7 @@
 //! and `#[serde(crate = "...")]` do. Both the path and its string form are accepted.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, quote_spanned};
 use syn::{Expr, Lit, Path};
 
 use super::errors::Errors;
@@ -89,6 +89,7 @@ fn respan(path: Path, span: Span) -> Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quote::quote;
 
     fn parse(value: TokenStream) -> (Option<String>, Vec<String>) {
         let mut errors = Errors::new();
