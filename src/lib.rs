@@ -170,6 +170,9 @@
 //! }
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 pub use mellea_runtime::plugin::{
     HookAction, HookContext, HookResult, OnError, Plugin, PluginMode, PluginRegistry, PluginSet,

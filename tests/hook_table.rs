@@ -94,7 +94,10 @@ async fn dispatch_of_each_hook_reaches_its_handler_and_applies_its_patch() {
         .dispatch::<ToolPostInvoke>(Default::default(), HookContext::new())
         .await
         .unwrap();
-    let output = dispatched.payload.tool_output.expect("the patch sets the tool output");
+    let output = dispatched
+        .payload
+        .tool_output
+        .expect("the patch sets the tool output");
     assert_eq!(output.downcast_ref::<&str>(), Some(&"patched"));
     let dispatched = registry
         .dispatch::<AdapterFunctionPhaseComplete>(Default::default(), HookContext::new())

@@ -1,7 +1,9 @@
 //! A handler's block reaches the caller with everything the handler said: the error a caller
 //! gets (`PluginViolation`) carries the handler's `Violation` whole, plus where it was raised.
 
-use mellea::hooks::{GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload, HookType};
+use mellea::hooks::{
+    GenerationPreCall, GenerationPreCallPatch, GenerationPreCallPayload, HookType,
+};
 use mellea::{HookAction, HookContext, HookResult, PluginRegistry, Violation};
 
 #[mellea::plugin(name = "guard")]

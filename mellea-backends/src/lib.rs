@@ -42,6 +42,9 @@
 //! `#[tokio::main]` builds).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 mod error;
 mod http;

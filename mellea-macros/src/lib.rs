@@ -7,6 +7,9 @@
 //! the expansion is the user's item unchanged plus every spanned error, so one mistake gives
 //! one error and two mistakes give two.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 use proc_macro::TokenStream;
 

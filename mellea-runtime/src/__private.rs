@@ -7,8 +7,8 @@
 // #[backend] / #[generation_hook]
 pub use crate::__describe_error as describe_error;
 pub use crate::error::PluginViolation;
-pub use crate::generation::GenerationKind;
 use crate::generation::BackendIdentity;
+pub use crate::generation::GenerationKind;
 pub use crate::generation::scope::{BackendSnapshot, Generation};
 
 pin_project_lite::pin_project! {

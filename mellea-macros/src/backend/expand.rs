@@ -74,7 +74,10 @@ pub(crate) fn instrument(
             #self_private::GenerationKind::#kind, &self,
         )
     };
-    let GenerationHook { kind: which, streamed } = generation.kind;
+    let GenerationHook {
+        kind: which,
+        streamed,
+    } = generation.kind;
     let pre_call = match (which, streamed) {
         (GenerationKind::Chat, false) => "pre_call",
         (GenerationKind::Chat, true) => "stream_pre_call",

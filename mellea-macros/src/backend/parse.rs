@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::{Expr, Lit, LitBool, LitStr};
 
-use crate::common::args::{Arg, parse_args, set_once, str_value, unknown_key, ungrouped};
+use crate::common::args::{Arg, parse_args, set_once, str_value, ungrouped, unknown_key};
 use crate::common::crate_path::{CratePath, crate_value};
 use crate::common::errors::Errors;
 use crate::common::keyword::Keywords;
@@ -260,7 +260,11 @@ mod tests {
         );
         assert!(errors[4].contains("path to the mellea crate"));
         let (_, errors) = backend(quote!(provder = "openai"));
-        assert_eq!(errors.len(), 1, "a misspelt provider is not also missing: {errors:?}");
+        assert_eq!(
+            errors.len(),
+            1,
+            "a misspelt provider is not also missing: {errors:?}"
+        );
         let (_, errors) = backend(quote!(provider = " "));
         assert!(errors[0].contains("must not be empty"));
     }
@@ -287,12 +291,16 @@ mod tests {
         assert_eq!(found, None);
         assert_eq!(
             errors,
-            ["unknown generation kind `strem`: did you mean `stream`? (expected one of `chat`, `batch`, `stream`)"]
+            [
+                "unknown generation kind `strem`: did you mean `stream`? (expected one of `chat`, `batch`, `stream`)"
+            ]
         );
         let (_, errors) = kind(quote!("chat"));
         assert_eq!(
             errors,
-            ["the generation kind is an identifier, not a string: write `#[generation_hook(chat)]`"]
+            [
+                "the generation kind is an identifier, not a string: write `#[generation_hook(chat)]`"
+            ]
         );
     }
 

@@ -109,10 +109,7 @@ mod tests {
 
     #[test]
     fn a_path_or_its_string_form_is_accepted() {
-        for value in [
-            quote!(::mellea_runtime),
-            quote!("::mellea_runtime"),
-        ] {
+        for value in [quote!(::mellea_runtime), quote!("::mellea_runtime")] {
             assert_eq!(
                 parse(value),
                 (Some(":: mellea_runtime :: __private".to_owned()), vec![])

@@ -137,7 +137,9 @@ mod tests {
     fn a_near_miss_is_suggested_with_the_list() {
         assert_eq!(
             parse(quote!(gren)).1,
-            ["unknown colour `gren`: did you mean `green`? (expected one of `red`, `green`, `light_blue`)"]
+            [
+                "unknown colour `gren`: did you mean `green`? (expected one of `red`, `green`, `light_blue`)"
+            ]
         );
         assert_eq!(
             parse(quote!(purple)).1,

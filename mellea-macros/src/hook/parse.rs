@@ -12,8 +12,8 @@ use syn::{Attribute, Expr, LitStr, Signature, Token, Visibility};
 use crate::common::args::{
     Arg, ident_value, parse_args, priority_value, set_once, str_value, unknown_key,
 };
-use crate::common::errors::Errors;
 use crate::common::crate_path::{CratePath, crate_value};
+use crate::common::errors::Errors;
 use crate::common::keyword::Keywords;
 use crate::common::on_error::{OnErrorArg, on_error_value};
 
@@ -287,7 +287,9 @@ mod tests {
         assert_eq!(parsed.mode, None);
         assert_eq!(
             errors,
-            ["unknown mode `fire_and_foget`: did you mean `fire_and_forget`? (expected one of `sequential`, `transform`, `audit`, `concurrent`, `fire_and_forget`)"]
+            [
+                "unknown mode `fire_and_foget`: did you mean `fire_and_forget`? (expected one of `sequential`, `transform`, `audit`, `concurrent`, `fire_and_forget`)"
+            ]
         );
         let (_, errors) = args(quote!("x", mode = parallel));
         assert!(errors[0].starts_with("unknown mode `parallel`: expected one of `sequential`"));

@@ -269,7 +269,11 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert!(errors[0].contains("did you mean `priority`?"));
         let (_, errors) = args(quote!(nmae = "x"));
-        assert_eq!(errors.len(), 1, "a misspelt name is not also missing: {errors:?}");
+        assert_eq!(
+            errors.len(),
+            1,
+            "a misspelt name is not also missing: {errors:?}"
+        );
         assert!(errors[0].contains("did you mean `name`?"));
     }
 
