@@ -290,6 +290,9 @@ macro_rules! patch {
         }
     ) => {
         $(#[$meta])*
+        ///
+        /// Each field is an `Option`: `Some` replaces the payload's field, `None` leaves it as it
+        /// is.
         #[derive(Clone, Debug, Default)]
         #[non_exhaustive]
         pub struct $name {
