@@ -6,10 +6,15 @@
 
 // #[backend] / #[generation_hook]
 pub use crate::__describe_error as describe_error;
-pub use crate::error::PluginViolation;
-use crate::generation::BackendIdentity;
 pub use crate::generation::GenerationKind;
-pub use crate::generation::scope::{BackendSnapshot, Generation};
+pub use crate::generation::scope::Generation;
+
+// What the items below are written with; expansions do not name these.
+use crate::error::PluginViolation;
+use crate::generation::BackendIdentity;
+use crate::generation::scope::BackendSnapshot;
+use crate::hooks::NoPatch;
+use crate::plugin::{HookContext, HookResult};
 
 pin_project_lite::pin_project! {
     /// The future of an instrumented method: its bare body when nobody listened at call time,
@@ -98,15 +103,13 @@ impl<E: From<PluginViolation>> FromViolation for E {
 // `<UserType as Conversion<..>>::convert(..)` with the user's own type tokens. When the user's
 // type is the hook's type each conversion is the identity; otherwise exactly one trait bound
 // fails, and its `on_unimplemented` message names the type the hook expects, on the user's type.
-pub use crate::hooks::NoPatch;
-pub use crate::plugin::{
-    HandlerOptions, HookContext, HookFn, HookResult, OnError, Plugin, PluginHooks, PluginMode,
-};
+pub use crate::plugin::{HandlerOptions, HookFn, OnError, Plugin, PluginHooks, PluginMode};
 
 /// The hook types expansions name as `__private::hooks::X`: every hook's marker and payload,
 /// and the patch of each writable hook, generated from the hook table.
 pub mod hooks {
-    /// Re-exports a writable hook's patch; observe-only hooks have `NoPatch`, exported above.
+    /// Re-exports a writable hook's patch; observe-only handlers return `HookResult<NoPatch>`
+    /// through `ObserveReturn`, so expansions never name `NoPatch`.
     macro_rules! patch {
         (NoPatch) => {};
         ($patch:ident) => {
