@@ -70,8 +70,9 @@ fn each_name_registers_for_the_hook_type_of_that_name() {
 fn the_table_marks_the_nine_reference_hooks_writable_and_counts_every_hook() {
     assert_eq!(HookType::ALL.len(), mellea::hooks::HOOK_COUNT);
     assert_eq!(HookType::ALL.iter().filter(|h| h.is_writable()).count(), 9);
-    assert!(<GenerationBatchPreCall as Hook>::WRITABLE);
-    assert!(!<AdapterFunctionPhaseComplete as Hook>::WRITABLE);
+    let writable = |hook: HookType| hook.is_writable();
+    assert!(writable(<GenerationBatchPreCall as Hook>::TYPE));
+    assert!(!writable(<AdapterFunctionPhaseComplete as Hook>::TYPE));
     for (index, hook) in HookType::ALL.iter().enumerate() {
         assert_eq!(hook.bit(), 1 << index, "{hook}: bits follow table order");
     }

@@ -37,8 +37,9 @@ pub struct PluginViolation {
     pub code: String,
     /// Longer description (the handler's [`Violation::description`]; the reason by default).
     pub description: String,
-    /// Structured details from the handler's [`Violation::details`].
-    pub details: serde_json::Map<String, serde_json::Value>,
+    /// Structured details from the handler's [`Violation::details`]. Boxed: the error stays
+    /// under 128 bytes, so error types that carry it stay small (`clippy::result_large_err`).
+    pub details: Box<serde_json::Map<String, serde_json::Value>>,
     /// Registry name of the handler that blocked (`"{plugin}.{hook}"` or the handler's name).
     pub plugin_name: String,
     /// Set when the block is a handler's failure under `on_error = fail` (then `code` is
@@ -63,7 +64,7 @@ impl PluginViolation {
             description: reason.clone(),
             reason,
             code: code.into(),
-            details: serde_json::Map::new(),
+            details: Box::default(),
             plugin_name: plugin_name.into(),
             failure: None,
         }
@@ -84,7 +85,7 @@ impl PluginViolation {
     ///     .with_details(details.clone());
     /// let v = PluginViolation::blocked(HookType::GenerationPreCall, "guard.generation_pre_call", violation);
     /// assert_eq!(v.description, "an API key was found in the prompt");
-    /// assert_eq!(v.details, details);
+    /// assert_eq!(*v.details, details);
     /// assert_eq!(v.to_string(), "Plugin blocked generation_pre_call: [PII] prompt contains a secret");
     /// ```
     pub fn blocked(hook: HookType, plugin_name: impl Into<String>, violation: Violation) -> Self {
@@ -93,7 +94,7 @@ impl PluginViolation {
             reason: violation.reason,
             code: violation.code,
             description: violation.description,
-            details: violation.details,
+            details: Box::new(violation.details),
             plugin_name: plugin_name.into(),
             failure: None,
         }
@@ -131,7 +132,7 @@ impl PluginViolation {
             description: reason.clone(),
             reason,
             code: Self::PLUGIN_FAILED.to_owned(),
-            details: serde_json::Map::new(),
+            details: Box::default(),
             plugin_name,
             failure: Some(failure),
         }
@@ -203,6 +204,11 @@ pub enum RegistrationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_stays_small_enough_to_return() {
+        assert!(std::mem::size_of::<PluginViolation>() < 128);
+    }
 
     #[test]
     fn display_omits_the_bracket_without_a_code() {
