@@ -170,6 +170,9 @@
 //! }
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 pub use mellea_runtime::plugin::{
     HookAction, HookContext, HookResult, OnError, Plugin, PluginMode, PluginRegistry, PluginSet,
@@ -333,12 +336,9 @@ pub use mellea_macros::hook;
 #[doc(inline)]
 pub use mellea_backends as backends;
 
+// What the attributes' expansions name (`::mellea::__private::...` by default); not public API.
 #[doc(hidden)]
 pub use mellea_runtime::__private;
-
-// #[plugin] / #[hook]: the macro crate's hook table, checked against the runtime's by a test.
-#[doc(hidden)]
-pub use mellea_macros::__hook_table;
 
 /// Registers an item in the process-wide registry for every dispatch.
 pub fn register(

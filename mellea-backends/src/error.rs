@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use mellea::PluginViolation;
-use mellea::generation::ClassifyError;
+use mellea_runtime::PluginViolation;
+use mellea_runtime::generation::ClassifyError;
 
 /// Boxed cause of a transport failure (reqwest's error, kept out of the public API).
 type Cause = Box<dyn StdError + Send + Sync + 'static>;
@@ -495,7 +495,7 @@ mod tests {
                 expected: "",
             },
             BackendError::Blocked(PluginViolation::new(
-                mellea::hooks::HookType::GenerationPreCall,
+                mellea_runtime::hooks::HookType::GenerationPreCall,
                 canary,
                 "PII",
                 "guard",

@@ -42,11 +42,9 @@
 //! `#[tokio::main]` builds).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
-
-// `#[backend]` expansions name runtime items as `::mellea::__private::...`, the path users of
-// the `mellea` facade have. This crate sits below the facade (which re-exports it), so it
-// gives the runtime that name itself.
-extern crate mellea_runtime as mellea;
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 mod error;
 mod http;

@@ -1,10 +1,15 @@
 //! Procedural macros of mellea. Use them through the `mellea` crate, which documents them.
 //!
 //! Each entry point is a thin shim over an `expand(args, item) -> TokenStream2` function of its
-//! own module; inside each module, parsing, validation and code generation are separate.
-//! On a mistake the expansion is the user's item unchanged plus spanned errors, so one mistake
-//! gives one error.
+//! own module (as in tracing-attributes and thiserror); inside each module, parsing, validation
+//! and code generation are separate, and all of them share `common/`: one error accumulator,
+//! one `key = value` argument syntax, one "did you mean" and one `crate = path`. On a mistake
+//! the expansion is the user's item unchanged plus every spanned error, so one mistake gives
+//! one error and two mistakes give two.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 use proc_macro::TokenStream;
 
@@ -13,8 +18,9 @@ mod common;
 mod hook;
 mod plugin;
 
-/// Declares a plugin: `#[plugin(name = "...", priority = N)]` on an inherent `impl` block whose
-/// async methods carry `#[hook("hook_name", mode = ..., priority = N)]`.
+/// Declares a plugin: `#[plugin(name = "...", priority = N, on_error = ..., crate = path)]` on an
+/// inherent `impl` block whose async methods carry `#[hook("hook_name", mode = ..., priority =
+/// N)]`.
 ///
 /// # Expansion
 ///
@@ -38,8 +44,8 @@ pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
     hook::expand(args.into(), item.into()).into()
 }
 
-/// Instruments a backend: `#[backend(provider = "...")]` on an impl block whose generation
-/// methods carry `#[generation_hook(chat | batch)]`.
+/// Instruments a backend: `#[backend(provider = "...", remote = bool, crate = path)]` on an impl
+/// block whose generation methods carry `#[generation_hook(chat | stream | batch)]`.
 #[proc_macro_attribute]
 pub fn backend(args: TokenStream, item: TokenStream) -> TokenStream {
     backend::expand(args.into(), item.into()).into()
@@ -52,10 +58,11 @@ pub fn generation_hook(args: TokenStream, item: TokenStream) -> TokenStream {
     backend::expand_stray_generation_hook(args.into(), item.into()).into()
 }
 
-/// Not public API: the hook table of `#[hook]` as `[(&str, HookType); 27]`, for the facade test
-/// proving it agrees with the runtime's `HookType::ALL`.
+/// Not public API: calls the given macro with every row of the hook table, as
+/// `(family, Marker, "name", Payload, Patch)`. The runtime defines its hook types from it, so
+/// the table `#[hook]` checks names against is the only one there is.
 #[doc(hidden)]
 #[proc_macro]
-pub fn __hook_table(input: TokenStream) -> TokenStream {
-    common::hook_table::expand_table(input.into()).into()
+pub fn __for_each_hook(input: TokenStream) -> TokenStream {
+    common::hook_table::expand_for_each_hook(input.into()).into()
 }

@@ -1,20 +1,36 @@
 //! What macro expansions call. Not public API: no stability guarantees.
-
-pub use crate::hooks;
-pub use crate::plugin;
+//!
+//! Only the items expansions name are here, each re-exported by name, so that nothing reaches
+//! users through this module by accident. The facade re-exports it as `mellea::__private`;
+//! `crate = path` on the attributes points expansions at another path to it.
 
 // #[backend] / #[generation_hook]
 pub use crate::__describe_error as describe_error;
-pub use crate::error::PluginViolation;
-pub use crate::generation::{BackendIdentity, BackendSnapshot, Generation, GenerationKind};
+pub use crate::generation::GenerationKind;
+pub use crate::generation::scope::Generation;
 
-/// The future of an instrumented method: its bare body when nobody listened at call time,
-/// the boxed generation otherwise.
-pub enum GenerationFuture<B, I> {
-    /// Nobody listened: the user's body, as it would run without the attribute.
-    Bare(B),
-    /// The body driven by a generation (hooks, spans), on the heap.
-    Instrumented(core::pin::Pin<Box<I>>),
+// What the items below are written with; expansions do not name these.
+use crate::error::PluginViolation;
+use crate::generation::BackendIdentity;
+use crate::generation::scope::BackendSnapshot;
+use crate::hooks::NoPatch;
+use crate::plugin::{HookContext, HookResult};
+
+pin_project_lite::pin_project! {
+    /// The future of an instrumented method: its bare body when nobody listened at call time,
+    /// the boxed generation otherwise.
+    #[project = GenerationFutureProj]
+    pub enum GenerationFuture<B, I> {
+        /// Nobody listened: the user's body, as it would run without the attribute.
+        Bare {
+            #[pin]
+            body: B,
+        },
+        /// The body driven by a generation (hooks, spans), on the heap.
+        Instrumented {
+            generation: core::pin::Pin<Box<I>>,
+        },
+    }
 }
 
 impl<B, I> core::future::Future for GenerationFuture<B, I>
@@ -29,14 +45,9 @@ where
         self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<Self::Output> {
-        // SAFETY: the variants are pinned structurally: nothing moves a variant's content out
-        // of a pinned `GenerationFuture`, it has no `Drop` impl, and it is `Unpin` only when
-        // `B` is (the boxed variant is `Unpin` by itself).
-        unsafe {
-            match self.get_unchecked_mut() {
-                GenerationFuture::Bare(body) => core::pin::Pin::new_unchecked(body).poll(cx),
-                GenerationFuture::Instrumented(generation) => generation.as_mut().poll(cx),
-            }
+        match self.project() {
+            GenerationFutureProj::Bare { body } => body.poll(cx),
+            GenerationFutureProj::Instrumented { generation } => generation.as_mut().poll(cx),
         }
     }
 }
@@ -92,11 +103,29 @@ impl<E: From<PluginViolation>> FromViolation for E {
 // `<UserType as Conversion<..>>::convert(..)` with the user's own type tokens. When the user's
 // type is the hook's type each conversion is the identity; otherwise exactly one trait bound
 // fails, and its `on_unimplemented` message names the type the hook expects, on the user's type.
-pub use crate::hooks::{Hook, NoPatch};
-pub use crate::plugin::{
-    BoxFuture, HandlerError, HandlerOptions, HookAction, HookContext, HookFn, HookResult, OnError,
-    Plugin, PluginHooks, PluginMode,
-};
+pub use crate::plugin::{HandlerOptions, HookFn, OnError, Plugin, PluginHooks, PluginMode};
+
+/// The hook types expansions name as `__private::hooks::X`: every hook's marker and payload,
+/// and the patch of each writable hook, generated from the hook table.
+pub mod hooks {
+    /// Re-exports a writable hook's patch; observe-only handlers return `HookResult<NoPatch>`
+    /// through `ObserveReturn`, so expansions never name `NoPatch`.
+    macro_rules! patch {
+        (NoPatch) => {};
+        ($patch:ident) => {
+            pub use crate::hooks::$patch;
+        };
+    }
+
+    macro_rules! expansion_types {
+        ($(($family:ident, $marker:ident, $name:literal, $payload:ident, $patch:ident)),* $(,)?) => {
+            pub use crate::hooks::{$($marker, $payload),*};
+            $(patch!($patch);)*
+        };
+    }
+
+    mellea_macros::__for_each_hook!(expansion_types);
+}
 
 /// The payload parameter of a handler: `&Payload` of the hook it subscribes to.
 #[diagnostic::on_unimplemented(

@@ -1,11 +1,18 @@
 //! Errors of the runtime.
 
 use crate::hooks::HookType;
+use crate::plugin::Violation;
 
 /// A plugin blocked an operation.
 ///
 /// Returned by dispatch when a SEQUENTIAL or CONCURRENT handler blocks; backends return it as
 /// their method's error (their error type converts from it).
+///
+/// A handler says *why* it blocks with a [`Violation`]; this is the error the caller gets,
+/// which adds *where*: the hook and the handler. The reference keeps the same two types
+/// (`PluginViolation` returned by a plugin, `PluginViolationError` raised to the caller); here
+/// the error carries every field of the handler's violation, so nothing the handler said is
+/// lost on the way.
 ///
 /// ```
 /// use mellea_runtime::PluginViolation;
@@ -28,6 +35,11 @@ pub struct PluginViolation {
     pub reason: String,
     /// Machine-readable code (may be empty).
     pub code: String,
+    /// Longer description (the handler's [`Violation::description`]; the reason by default).
+    pub description: String,
+    /// Structured details from the handler's [`Violation::details`]. Boxed: the error stays
+    /// under 128 bytes, so error types that carry it stay small (`clippy::result_large_err`).
+    pub details: Box<serde_json::Map<String, serde_json::Value>>,
     /// Registry name of the handler that blocked (`"{plugin}.{hook}"` or the handler's name).
     pub plugin_name: String,
     /// Set when the block is a handler's failure under `on_error = fail` (then `code` is
@@ -46,10 +58,43 @@ impl PluginViolation {
         code: impl Into<String>,
         plugin_name: impl Into<String>,
     ) -> Self {
+        let reason = reason.into();
         Self {
             hook,
-            reason: reason.into(),
+            description: reason.clone(),
+            reason,
             code: code.into(),
+            details: Box::default(),
+            plugin_name: plugin_name.into(),
+            failure: None,
+        }
+    }
+
+    /// The block of `hook` by the handler `plugin_name`, with everything its [`Violation`]
+    /// says.
+    ///
+    /// ```
+    /// use mellea_runtime::PluginViolation;
+    /// use mellea_runtime::hooks::HookType;
+    /// use mellea_runtime::plugin::Violation;
+    /// let mut details = serde_json::Map::new();
+    /// details.insert("field".into(), "prompt".into());
+    /// let violation = Violation::new("prompt contains a secret")
+    ///     .with_code("PII")
+    ///     .with_description("an API key was found in the prompt")
+    ///     .with_details(details.clone());
+    /// let v = PluginViolation::blocked(HookType::GenerationPreCall, "guard.generation_pre_call", violation);
+    /// assert_eq!(v.description, "an API key was found in the prompt");
+    /// assert_eq!(*v.details, details);
+    /// assert_eq!(v.to_string(), "Plugin blocked generation_pre_call: [PII] prompt contains a secret");
+    /// ```
+    pub fn blocked(hook: HookType, plugin_name: impl Into<String>, violation: Violation) -> Self {
+        Self {
+            hook,
+            reason: violation.reason,
+            code: violation.code,
+            description: violation.description,
+            details: Box::new(violation.details),
             plugin_name: plugin_name.into(),
             failure: None,
         }
@@ -81,10 +126,13 @@ impl PluginViolation {
         failure: HandlerFailure,
     ) -> Self {
         let plugin_name = plugin_name.into();
+        let reason = format!("handler `{plugin_name}` {failure} and has on_error = fail");
         Self {
             hook,
-            reason: format!("handler `{plugin_name}` {failure} and has on_error = fail"),
+            description: reason.clone(),
+            reason,
             code: Self::PLUGIN_FAILED.to_owned(),
+            details: Box::default(),
             plugin_name,
             failure: Some(failure),
         }
@@ -156,6 +204,11 @@ pub enum RegistrationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_stays_small_enough_to_return() {
+        assert!(std::mem::size_of::<PluginViolation>() < 128);
+    }
 
     #[test]
     fn display_omits_the_bracket_without_a_code() {

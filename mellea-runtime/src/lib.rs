@@ -30,6 +30,9 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+// No `unsafe`: an exception needs a local `#[allow(unsafe_code)]` and a comment proving why
+// nothing safe works.
+#![deny(unsafe_code)]
 
 pub mod error;
 pub mod hooks;

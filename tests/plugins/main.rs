@@ -12,3 +12,4 @@ mod on_error;
 mod payloads;
 mod registry;
 mod registry_scale;
+mod violation;

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use mellea::generation::{ChunkStream, with_generation_span};
-use mellea::telemetry::semconv;
+use mellea_runtime::generation::{ChunkStream, with_generation_span};
+use mellea_runtime::telemetry::semconv;
 use opentelemetry::{Context, KeyValue};
 use reqwest::Response;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -299,7 +299,7 @@ pub(super) fn record_attempts(attempts: &AtomicU32) {
 /// Records a failed attempt that is retried after `wait`, as an event on the generation's
 /// span: its number, status (or class) and the wait — no server text.
 pub(super) fn record_retry(attempt: u32, failure: &Failure, wait: Duration) {
-    use mellea::generation::ClassifyError;
+    use mellea_runtime::generation::ClassifyError;
     with_generation_span(|span| {
         let mut attributes = vec![
             KeyValue::new(semconv::MELLEA_HTTP_ATTEMPT, i64::from(attempt)),

@@ -1,6 +1,6 @@
 //! Base URLs: parsed and checked once, shown without credentials, joined with API paths.
 
-use mellea::generation::ServerAddress;
+use mellea_runtime::generation::ServerAddress;
 use reqwest::Url;
 
 use crate::error::ConfigError;

@@ -32,10 +32,10 @@ mod types;
 use std::fmt;
 use std::time::Duration;
 
-use mellea::generation::{
+use mellea_runtime::generation::{
     BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
 };
-use mellea::hooks::{Format, ModelOptions, model_option};
+use mellea_runtime::hooks::{Format, ModelOptions, model_option};
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 
@@ -262,7 +262,7 @@ impl BackendIdentity for OllamaBackend {
     }
 }
 
-#[mellea_macros::backend(provider = "ollama")]
+#[mellea_macros::backend(provider = "ollama", crate = ::mellea_runtime)]
 impl OllamaBackend {
     /// One chat answer (`POST {host}/api/chat`, not streamed).
     #[mellea_macros::generation_hook(chat)]
@@ -429,7 +429,7 @@ impl ChunkParser for NdJsonChunks {
 
 #[cfg(test)]
 mod tests {
-    use mellea::generation::Message;
+    use mellea_runtime::generation::Message;
 
     use super::*;
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use mellea::generation::StreamChunk;
-use mellea::hooks::{GenerationOutput, Usage};
+use mellea_runtime::generation::StreamChunk;
+use mellea_runtime::hooks::{GenerationOutput, Usage};
 use serde::{Deserialize, Deserializer};
 
 /// An `/api/chat` answer: the whole answer of a non-streamed call, or one NDJSON line of a

@@ -42,10 +42,10 @@ mod types;
 
 use std::fmt;
 
-use mellea::generation::{
+use mellea_runtime::generation::{
     BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
 };
-use mellea::hooks::{Format, ModelOptions, model_option};
+use mellea_runtime::hooks::{Format, ModelOptions, model_option};
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 
@@ -248,7 +248,7 @@ impl BackendIdentity for OpenAiBackend {
     }
 }
 
-#[mellea_macros::backend(provider = "openai")]
+#[mellea_macros::backend(provider = "openai", crate = ::mellea_runtime)]
 impl OpenAiBackend {
     /// One chat completion (`POST {base}/chat/completions`).
     #[mellea_macros::generation_hook(chat)]
@@ -444,7 +444,7 @@ fn error_event(frame: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use mellea::generation::Message;
+    use mellea_runtime::generation::Message;
 
     use super::*;
 

@@ -1,8 +1,8 @@
 //! What an OpenAI-compatible server answers, in the shape of its JSON (`chat.completion`,
 //! `chat.completion.chunk`, `text_completion`), and how hooks read it.
 
-use mellea::generation::{BatchOutput, StreamChunk};
-use mellea::hooks::{GenerationOutput, OutputView, Usage};
+use mellea_runtime::generation::{BatchOutput, StreamChunk};
+use mellea_runtime::hooks::{GenerationOutput, OutputView, Usage};
 use serde::{Deserialize, Deserializer};
 
 /// A `chat.completion`: the answer of a non-streamed chat call.

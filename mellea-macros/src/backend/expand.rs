@@ -2,20 +2,28 @@
 //!
 //! The `async fn` becomes a plain `fn` returning a future, so that the check "does anyone
 //! listen" (one atomic load) happens before any future exists, and the future callers get is
-//! `GenerationFuture<body, Box<instrumented>>`: when nobody listens it is the user's body itself, no
-//! larger than the bare method's future. (An `async fn` wrapper would store its arguments
+//! `GenerationFuture<body, Box<instrumented>>`: when nobody listens it is the user's body
+//! itself, no larger than the bare method's future. (An `async fn` wrapper would store its arguments
 //! twice, rust-lang/rust#62958.) The user's body is written once, as a closure over the request
 //! returning an `async move` block; the listened-to path runs boxed, driven by a
-//! `::mellea::__private::Generation`, which fires pre-call, runs the body under the
+//! `<crate>::__private::Generation`, which fires pre-call, runs the body under the
 //! generation's OTel context and fires exactly one of post-call / error.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericParam, Generics, Ident, ImplItemFn, Lifetime, Pat, Type};
+use syn::{FnArg, GenericParam, Generics, Ident, ImplItemFn, Lifetime, LitBool, LitStr, Pat, Type};
 
-use super::parse::{BackendArgs, PathKind};
+use super::parse::{GenerationHook, GenerationKind};
 use super::validate::{GenerationMethod, span_or};
+use crate::common::crate_path::CratePath;
+
+/// What `#[backend(...)]` says about every generation of the impl.
+pub(crate) struct Backend<'a> {
+    pub(crate) provider: &'a LitStr,
+    pub(crate) remote: Option<&'a LitBool>,
+    pub(crate) krate: &'a CratePath,
+}
 
 /// Where the method lives: trait impls and inherent impls capture lifetimes differently.
 pub(crate) struct ImplContext<'a> {
@@ -28,7 +36,7 @@ pub(crate) struct ImplContext<'a> {
 pub(crate) fn instrument(
     method: &mut ImplItemFn,
     generation: &GenerationMethod,
-    args: &BackendArgs,
+    backend: &Backend<'_>,
     context: &ImplContext<'_>,
 ) -> syn::Result<()> {
     make_request_mut(method);
@@ -45,15 +53,13 @@ pub(crate) fn instrument(
             "the request parameter of a `#[generation_hook]` method cannot be `impl Trait`; name the type, or use a generic parameter `R: ChatRequest`",
         ));
     }
-    let provider = &args.provider;
-    let remote = match &args.remote {
+    let provider = backend.provider;
+    let remote = match backend.remote {
         Some(remote) => quote!(::core::option::Option::Some(#remote)),
         None => quote!(::core::option::Option::None),
     };
-    let kind = match generation.kind {
-        PathKind::Chat | PathKind::Stream => quote!(Chat),
-        PathKind::Batch => quote!(Batch),
-    };
+    let kind = Ident::new(generation.kind.kind.variant(), Span::call_site());
+    let private = backend.krate.private(Span::call_site());
     let return_ty = erase_impl_trait(&generation.return_ty);
     let ok_span = span_or(generation.ok_ty.as_ref(), &generation.return_ty);
     let err_span = span_or(generation.err_ty.as_ref(), &generation.return_ty);
@@ -62,34 +68,40 @@ pub(crate) fn instrument(
     // user's token it is about, so a type that does not fit gets one error, there.
     let request_span = generation.request_ty.span();
     let request_at = Ident::new(&request.to_string(), request_span);
+    let self_private = backend.krate.private(context.self_ty.span());
     let snapshot = quote_spanned! {context.self_ty.span()=>
-        ::mellea::__private::snapshot_if_listening(
-            ::mellea::__private::GenerationKind::#kind, &self,
+        #self_private::snapshot_if_listening(
+            #self_private::GenerationKind::#kind, &self,
         )
     };
-    let pre_call = match generation.kind {
-        PathKind::Chat => "pre_call",
-        PathKind::Stream => "stream_pre_call",
-        PathKind::Batch => "batch_pre_call",
+    let GenerationHook {
+        kind: which,
+        streamed,
+    } = generation.kind;
+    let pre_call = match (which, streamed) {
+        (GenerationKind::Chat, false) => "pre_call",
+        (GenerationKind::Chat, true) => "stream_pre_call",
+        (GenerationKind::Batch, _) => "batch_pre_call",
     };
     let pre_call = Ident::new(pre_call, request_span);
     let pre_call = quote_spanned! {request_span=>
         __mellea_generation.#pre_call(&mut #request_at).await
     };
+    let err_private = backend.krate.private(err_span);
     let blocked = quote_spanned! {err_span=>
-        ::mellea::__private::violation_into(__mellea_violation)
+        #err_private::violation_into(__mellea_violation)
     };
-    let describe = quote!(|__mellea_error| ::mellea::__private::describe_error!(__mellea_error));
+    let describe = quote!(|__mellea_error| #private::describe_error!(__mellea_error));
     let body_call = quote!(__mellea_body(#request));
-    let complete = match generation.kind {
-        PathKind::Chat => quote_spanned! {ok_span=>
+    let complete = match (which, streamed) {
+        (GenerationKind::Chat, false) => quote_spanned! {ok_span=>
             __mellea_generation.complete(#body_call, #describe).await
         },
-        PathKind::Batch => quote_spanned! {ok_span=>
-            __mellea_generation.complete_batch(#body_call, #describe).await
-        },
-        PathKind::Stream => quote_spanned! {ok_span=>
+        (GenerationKind::Chat, true) => quote_spanned! {ok_span=>
             __mellea_generation.complete_stream(#body_call, #describe, #describe).await
+        },
+        (GenerationKind::Batch, _) => quote_spanned! {ok_span=>
+            __mellea_generation.complete_batch(#body_call, #describe).await
         },
     };
     let body = &method.block;
@@ -108,11 +120,11 @@ pub(crate) fn instrument(
             #body
         };
         match __mellea_snapshot {
-            ::core::option::Option::None => ::mellea::__private::GenerationFuture::Bare(#body_call),
+            ::core::option::Option::None => #private::GenerationFuture::Bare { body: #body_call },
             ::core::option::Option::Some(__mellea_snapshot) => {
-                ::mellea::__private::GenerationFuture::Instrumented(::mellea::__private::boxed(async move {
-                    let mut __mellea_generation = ::mellea::__private::Generation::start(
-                        ::mellea::__private::GenerationKind::#kind,
+                #private::GenerationFuture::Instrumented { generation: #private::boxed(async move {
+                    let mut __mellea_generation = #private::Generation::start(
+                        #private::GenerationKind::#kind,
                         __mellea_snapshot,
                         #provider,
                         #remote,
@@ -121,7 +133,7 @@ pub(crate) fn instrument(
                         return ::core::result::Result::Err(#blocked);
                     }
                     #complete
-                }))
+                }) }
             }
         }
     }};
@@ -303,7 +315,7 @@ fn erase_in(ty: &mut Type) {
 pub(crate) fn expand_impl(
     mut item: syn::ItemImpl,
     methods: &[GenerationMethod],
-    args: &BackendArgs,
+    backend: &Backend<'_>,
 ) -> syn::Result<TokenStream> {
     let self_ty = (*item.self_ty).clone();
     let generics = item.generics.clone();
@@ -314,7 +326,7 @@ pub(crate) fn expand_impl(
     };
     for generation in methods {
         if let syn::ImplItem::Fn(method) = &mut item.items[generation.index] {
-            instrument(method, generation, args, &context)?;
+            instrument(method, generation, backend, &context)?;
         }
     }
     Ok(quote!(#item))

@@ -1,94 +1,200 @@
-//! Parsing of `#[backend(...)]` and `#[generation_hook(...)]` arguments.
+//! Parsing of `#[backend(...)]` and `#[generation_hook(...)]` arguments, with the argument
+//! syntax, errors and suggestions shared with `#[plugin]` / `#[hook]` (`crate::common`).
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::Parser;
-use syn::{Ident, LitBool, LitStr};
+use quote::ToTokens;
+use syn::{Expr, Lit, LitBool, LitStr};
 
-/// Arguments of `#[backend(provider = "...", remote = bool)]`.
+use crate::common::args::{Arg, parse_args, set_once, str_value, ungrouped, unknown_key};
+use crate::common::crate_path::{CratePath, crate_value};
+use crate::common::errors::Errors;
+use crate::common::keyword::Keywords;
+
+/// Arguments of `#[backend(provider = "...", remote = bool, crate = path)]`. A field is `None`
+/// when it was not given or was invalid (the error is recorded separately).
+#[derive(Default)]
 pub(crate) struct BackendArgs {
     /// The provider name spans and hooks report (`gen_ai.provider.name`).
-    pub(crate) provider: LitStr,
+    pub(crate) provider: Option<LitStr>,
     /// Overrides whether the backend is remote; by default it is iff it declares a server.
     pub(crate) remote: Option<LitBool>,
+    /// Where the expansion finds mellea.
+    pub(crate) krate: Option<CratePath>,
 }
 
-pub(crate) fn backend_args(args: TokenStream) -> syn::Result<BackendArgs> {
-    let mut provider: Option<LitStr> = None;
-    let mut remote: Option<LitBool> = None;
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("provider") {
-            if provider.is_some() {
-                return Err(meta.error("`provider` is given twice"));
+const BACKEND_KEYS: [&str; 3] = ["provider", "remote", "crate"];
+
+/// Parses the arguments of `#[backend(...)]`, recording every mistake.
+pub(crate) fn backend_args(tokens: TokenStream, errors: &mut Errors) -> BackendArgs {
+    let mut parsed = BackendArgs::default();
+    let Some(args) = errors.record(parse_args(tokens)) else {
+        return parsed;
+    };
+    let mut provider_given = false;
+    for arg in &args {
+        match arg {
+            Arg::Named { key, value } if key == "provider" => {
+                provider_given = true;
+                let provider = provider_value(value, errors);
+                set_once(&mut parsed.provider, key, provider, errors);
             }
-            let value: LitStr = meta.value()?.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected a string: `provider = \"openai\"`")
-            })?;
-            if value.value().trim().is_empty() {
-                return Err(syn::Error::new(
-                    value.span(),
-                    "the provider name must not be empty, e.g. `provider = \"openai\"`",
-                ));
+            Arg::Named { key, value } if key == "remote" => {
+                let remote = remote_value(value, errors);
+                set_once(&mut parsed.remote, key, remote, errors);
             }
-            provider = Some(value);
-            Ok(())
-        } else if meta.path.is_ident("remote") {
-            if remote.is_some() {
-                return Err(meta.error("`remote` is given twice"));
+            Arg::Named { key, value } if key == "crate" => {
+                let krate = crate_value(value, errors);
+                set_once(&mut parsed.krate, key, krate, errors);
             }
-            let value: LitBool = meta.value()?.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected `remote = true` or `remote = false`")
-            })?;
-            remote = Some(value);
-            Ok(())
-        } else {
-            Err(meta.error(
-                "unknown `#[backend]` argument; expected `provider = \"...\"` or `remote = true|false`",
-            ))
+            Arg::Named { key, .. } => {
+                // `provdier = "x"` is one mistake: the misspelling, not also a missing provider.
+                provider_given |=
+                    unknown_key(key, "backend", &BACKEND_KEYS, errors) == Some("provider");
+            }
+            Arg::Positional(value) => {
+                let message = match str_value(value) {
+                    Some(name) => format!(
+                        "name the provider with a key: `#[backend(provider = {:?})]`",
+                        name.value()
+                    ),
+                    None => "unexpected argument: `#[backend]` takes `provider = \"...\"`, `remote = true|false` and `crate = path`".to_owned(),
+                };
+                provider_given |= str_value(value).is_some();
+                errors.spanned(value, message);
+            }
         }
-    });
-    parser.parse2(args)?;
-    let provider = provider.ok_or_else(|| {
-        syn::Error::new(
+    }
+    if !provider_given {
+        errors.at(
             Span::call_site(),
             "`#[backend]` needs the provider name: `#[backend(provider = \"openai\")]`",
-        )
-    })?;
-    Ok(BackendArgs { provider, remote })
+        );
+    }
+    parsed
 }
 
-/// What a `#[generation_hook(...)]` method is.
+fn provider_value(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    match str_value(value) {
+        Some(name) if name.value().trim().is_empty() => {
+            errors.spanned(
+                name,
+                "the provider name must not be empty, e.g. `provider = \"openai\"`",
+            );
+            None
+        }
+        Some(name) => Some(name.clone()),
+        None => {
+            errors.spanned(value, "expected a string: `provider = \"openai\"`");
+            None
+        }
+    }
+}
+
+fn remote_value(value: &Expr, errors: &mut Errors) -> Option<LitBool> {
+    if let Expr::Lit(lit) = ungrouped(value)
+        && let Lit::Bool(remote) = &lit.lit
+    {
+        return Some(remote.clone());
+    }
+    errors.spanned(value, "expected `remote = true` or `remote = false`");
+    None
+}
+
+/// The runtime's `GenerationKind`, under the same name: which hooks a generation fires and its
+/// GenAI operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PathKind {
-    /// One chat completion.
+pub(crate) enum GenerationKind {
+    /// One chat completion, plain or streamed.
     Chat,
     /// Several prompts in one call.
     Batch,
-    /// A chat completion whose answer is a stream of chunks.
-    Stream,
 }
 
-const KINDS: &str = "`chat`, `batch` or `stream`";
+impl GenerationKind {
+    /// The runtime variant's name.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            GenerationKind::Chat => "Chat",
+            GenerationKind::Batch => "Batch",
+        }
+    }
+}
 
-pub(crate) fn generation_hook_args(args: TokenStream, attr_span: Span) -> syn::Result<PathKind> {
-    if args.is_empty() {
-        return Err(syn::Error::new(
-            attr_span,
-            format!(
-                "`#[generation_hook]` needs the kind of generation: {KINDS}, e.g. `#[generation_hook(chat)]`"
+/// What `#[generation_hook(chat | stream | batch)]` says a method is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GenerationHook {
+    pub(crate) kind: GenerationKind,
+    /// Whether the answer is a stream of chunks (a chat generation that ends with its stream).
+    pub(crate) streamed: bool,
+}
+
+const CHAT: GenerationHook = GenerationHook {
+    kind: GenerationKind::Chat,
+    streamed: false,
+};
+const STREAM: GenerationHook = GenerationHook {
+    kind: GenerationKind::Chat,
+    streamed: true,
+};
+const BATCH: GenerationHook = GenerationHook {
+    kind: GenerationKind::Batch,
+    streamed: false,
+};
+
+/// The spellings of `#[generation_hook(...)]`.
+pub(crate) const GENERATION_HOOKS: Keywords<GenerationHook> = Keywords {
+    form: "#[generation_hook({})]",
+    what: "generation kind",
+    values: &[("chat", CHAT), ("batch", BATCH), ("stream", STREAM)],
+    meaning: None,
+};
+
+/// Parses the arguments of one `#[generation_hook(...)]`; `attribute` is what a missing kind is
+/// reported on.
+pub(crate) fn generation_hook_args(
+    tokens: TokenStream,
+    attribute: &dyn ToTokens,
+    errors: &mut Errors,
+) -> Option<GenerationHook> {
+    let args = errors.record(parse_args(tokens))?;
+    let mut found: Option<GenerationHook> = None;
+    let mut kind_seen = false;
+    for (index, arg) in args.iter().enumerate() {
+        match arg {
+            Arg::Positional(value) if index == 0 => {
+                kind_seen = true;
+                found = GENERATION_HOOKS.parse(value, errors);
+            }
+            Arg::Positional(value) => errors.spanned(
+                value,
+                format!(
+                    "a method is one kind of generation: keep one of {}",
+                    GENERATION_HOOKS.spellings()
+                ),
             ),
-        ));
+            Arg::Named { key, .. } if key == "crate" => errors.spanned(
+                key,
+                "`crate` is set once for the whole impl: write it on `#[backend(provider = \"...\", crate = path)]`",
+            ),
+            Arg::Named { key, .. } => errors.spanned(
+                key,
+                format!(
+                    "unknown argument `{key}` for `#[generation_hook]`: it takes only the kind of generation, one of {}",
+                    GENERATION_HOOKS.spellings()
+                ),
+            ),
+        }
     }
-    let kind: Ident = syn::parse2(args.clone())
-        .map_err(|_| syn::Error::new_spanned(&args, format!("expected one of {KINDS}")))?;
-    match kind.to_string().as_str() {
-        "chat" => Ok(PathKind::Chat),
-        "batch" => Ok(PathKind::Batch),
-        "stream" => Ok(PathKind::Stream),
-        other => Err(syn::Error::new(
-            kind.span(),
-            format!("unknown generation kind `{other}`; expected {KINDS}"),
-        )),
+    if !kind_seen {
+        errors.spanned(
+            attribute,
+            format!(
+                "`#[generation_hook]` needs the kind of generation, one of {}: e.g. `#[generation_hook(chat)]`",
+                GENERATION_HOOKS.spellings()
+            ),
+        );
     }
+    found
 }
 
 #[cfg(test)]
@@ -96,77 +202,112 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    #[test]
-    fn provider_and_remote_are_read() {
-        let args = backend_args(quote!(provider = "openai", remote = false)).unwrap();
-        assert_eq!(args.provider.value(), "openai");
-        assert!(!args.remote.unwrap().value);
+    fn backend(tokens: TokenStream) -> (BackendArgs, Vec<String>) {
+        let mut errors = Errors::new();
+        let args = backend_args(tokens, &mut errors);
+        (args, errors.messages())
+    }
+
+    fn kind(tokens: TokenStream) -> (Option<GenerationHook>, Vec<String>) {
+        let mut errors = Errors::new();
+        let found = generation_hook_args(tokens, &TokenStream::new(), &mut errors);
+        (found, errors.messages())
     }
 
     #[test]
-    fn remote_is_optional() {
-        let args = backend_args(quote!(provider = "ollama")).unwrap();
-        assert!(args.remote.is_none());
+    fn provider_remote_and_crate_are_read() {
+        let (args, errors) = backend(quote!(provider = "openai", remote = false, crate = ::m));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(args.provider.unwrap().value(), "openai");
+        assert!(!args.remote.unwrap().value);
+        assert!(args.krate.is_some());
+    }
+
+    #[test]
+    fn remote_and_crate_are_optional() {
+        let (args, errors) = backend(quote!(provider = "ollama"));
+        assert!(errors.is_empty());
+        assert!(args.remote.is_none() && args.krate.is_none());
     }
 
     #[test]
     fn a_missing_provider_is_an_error_that_shows_the_syntax() {
-        let err = backend_args(quote!(remote = true)).err().unwrap();
-        assert!(
-            err.to_string().contains("provider = \\\"openai\\\"")
-                || err.to_string().contains("provider = \"openai\"")
+        let (_, errors) = backend(quote!(remote = true));
+        assert_eq!(
+            errors,
+            ["`#[backend]` needs the provider name: `#[backend(provider = \"openai\")]`"]
         );
     }
 
     #[test]
-    fn unknown_duplicate_and_mistyped_arguments_are_errors() {
-        for (args, needle) in [
-            (
-                quote!(provider = "a", model = "b"),
-                "unknown `#[backend]` argument",
-            ),
-            (quote!(provider = "a", provider = "b"), "given twice"),
-            (quote!(provider = openai), "expected a string"),
-            (quote!(provider = ""), "must not be empty"),
-            (quote!(provider = "a", remote = "yes"), "remote = true"),
-        ] {
-            let err = backend_args(args).err().expect("should fail");
-            assert!(
-                err.to_string().contains(needle),
-                "{err} should mention {needle}"
-            );
-        }
+    fn every_mistake_is_reported_not_only_the_first() {
+        let (_, errors) = backend(quote!(
+            provider = "a",
+            provider = "b",
+            remote = "yes",
+            stream = true,
+            provdier = "x",
+            crate = 1
+        ));
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert_eq!(errors[0], "duplicate `provider` argument");
+        assert!(errors[1].contains("remote = true"));
+        assert!(errors[2].starts_with("unknown argument `stream` for `#[backend]`"));
+        assert!(
+            errors[3].contains("did you mean `provider`?"),
+            "{}",
+            errors[3]
+        );
+        assert!(errors[4].contains("path to the mellea crate"));
+        let (_, errors) = backend(quote!(provder = "openai"));
+        assert_eq!(
+            errors.len(),
+            1,
+            "a misspelt provider is not also missing: {errors:?}"
+        );
+        let (_, errors) = backend(quote!(provider = " "));
+        assert!(errors[0].contains("must not be empty"));
     }
 
     #[test]
-    fn the_three_kinds_parse_and_others_do_not() {
-        let span = Span::call_site();
+    fn a_bare_string_is_told_to_use_the_provider_key() {
+        let (_, errors) = backend(quote!("openai"));
         assert_eq!(
-            generation_hook_args(quote!(chat), span).unwrap(),
-            PathKind::Chat
+            errors,
+            ["name the provider with a key: `#[backend(provider = \"openai\")]`"]
         );
+    }
+
+    #[test]
+    fn the_three_kinds_parse() {
+        assert_eq!(kind(quote!(chat)), (Some(CHAT), vec![]));
+        assert_eq!(kind(quote!(batch)), (Some(BATCH), vec![]));
+        assert_eq!(kind(quote!(stream)), (Some(STREAM), vec![]));
+    }
+
+    #[test]
+    fn a_misspelt_kind_suggests_the_nearest() {
+        let (found, errors) = kind(quote!(strem));
+        assert_eq!(found, None);
         assert_eq!(
-            generation_hook_args(quote!(batch), span).unwrap(),
-            PathKind::Batch
+            errors,
+            [
+                "unknown generation kind `strem`: did you mean `stream`? (expected one of `chat`, `batch`, `stream`)"
+            ]
         );
+        let (_, errors) = kind(quote!("chat"));
         assert_eq!(
-            generation_hook_args(quote!(stream), span).unwrap(),
-            PathKind::Stream
+            errors,
+            [
+                "the generation kind is an identifier, not a string: write `#[generation_hook(chat)]`"
+            ]
         );
-        assert!(
-            generation_hook_args(quote!(chta), span)
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("unknown generation kind `chta`")
-        );
-        assert!(
-            generation_hook_args(quote!(), span)
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("needs the kind")
-        );
-        assert!(generation_hook_args(quote!(chat, batch), span).is_err());
+    }
+
+    #[test]
+    fn a_missing_or_second_kind_and_a_crate_are_errors() {
+        assert!(kind(quote!()).1[0].contains("needs the kind"));
+        assert!(kind(quote!(chat, batch)).1[0].contains("one kind of generation"));
+        assert!(kind(quote!(chat, crate = ::m)).1[0].contains("set once for the whole impl"));
     }
 }

@@ -7,13 +7,14 @@ use syn::{
     ReturnType, Type,
 };
 
-use super::parse::{PathKind, generation_hook_args};
+use super::parse::{GenerationHook, GenerationKind, generation_hook_args};
+use crate::common::errors::Errors;
 
 /// A `#[generation_hook]` method that passed every check.
 pub(crate) struct GenerationMethod {
     /// Position in the impl's items.
     pub(crate) index: usize,
-    pub(crate) kind: PathKind,
+    pub(crate) kind: GenerationHook,
     /// The request parameter (first after the receiver).
     pub(crate) request: Ident,
     pub(crate) request_ty: Type,
@@ -22,23 +23,6 @@ pub(crate) struct GenerationMethod {
     /// `Ok` and `Err` types when the return type spells both out.
     pub(crate) ok_ty: Option<Type>,
     pub(crate) err_ty: Option<Type>,
-}
-
-/// Accumulates errors so that one expansion reports every mistake once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn into_result(self) -> Option<syn::Error> {
-        self.0
-    }
 }
 
 /// Whether `attr` is `#[generation_hook(...)]` (by its last path segment, so
@@ -73,12 +57,8 @@ pub(crate) fn generation_methods(
                 "a method can carry `#[generation_hook]` only once",
             ));
         }
-        let kind = match attribute_kind(first) {
-            Ok(kind) => kind,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
+        let Some(kind) = attribute_kind(first, errors) else {
+            continue;
         };
         if let Some(checked) = check_method(index, kind, method, errors) {
             methods.push(checked);
@@ -87,23 +67,24 @@ pub(crate) fn generation_methods(
     methods
 }
 
-fn attribute_kind(attr: &Attribute) -> syn::Result<PathKind> {
+fn attribute_kind(attr: &Attribute, errors: &mut Errors) -> Option<GenerationHook> {
     let args = match &attr.meta {
         syn::Meta::Path(_) => proc_macro2::TokenStream::new(),
         syn::Meta::List(list) => list.tokens.clone(),
         syn::Meta::NameValue(nv) => {
-            return Err(syn::Error::new_spanned(
+            errors.spanned(
                 nv,
                 "expected `#[generation_hook(chat)]`, `#[generation_hook(batch)]` or `#[generation_hook(stream)]`",
-            ));
+            );
+            return None;
         }
     };
-    generation_hook_args(args, attr.span())
+    generation_hook_args(args, attr, errors)
 }
 
 fn check_method(
     index: usize,
-    kind: PathKind,
+    kind: GenerationHook,
     method: &ImplItemFn,
     errors: &mut Errors,
 ) -> Option<GenerationMethod> {
@@ -168,13 +149,13 @@ fn check_method(
 }
 
 /// The first parameter after the receiver: a plain identifier with a type.
-fn request_parameter(method: &ImplItemFn, kind: PathKind) -> syn::Result<(Ident, Type)> {
+fn request_parameter(method: &ImplItemFn, kind: GenerationHook) -> syn::Result<(Ident, Type)> {
     let sig = &method.sig;
-    let what = match kind {
-        PathKind::Chat | PathKind::Stream => {
+    let what = match kind.kind {
+        GenerationKind::Chat => {
             "a chat request (`impl mellea::generation::ChatRequest`, e.g. `mellea::generation::GenerationRequest`)"
         }
-        PathKind::Batch => {
+        GenerationKind::Batch => {
             "a batch request (`impl mellea::generation::BatchRequest`, e.g. `mellea::generation::BatchGenerationRequest`)"
         }
     };
@@ -255,9 +236,9 @@ mod tests {
 
     fn methods_of(item: ItemImpl) -> (Vec<GenerationMethod>, Option<syn::Error>, ItemImpl) {
         let mut item = item;
-        let mut errors = Errors::default();
+        let mut errors = Errors::new();
         let methods = generation_methods(&mut item, &mut errors);
-        (methods, errors.into_result(), item)
+        (methods, errors.into_error(), item)
     }
 
     #[test]
@@ -271,7 +252,8 @@ mod tests {
         });
         assert!(errors.is_none());
         assert_eq!(methods.len(), 1);
-        assert_eq!(methods[0].kind, PathKind::Chat);
+        assert_eq!(methods[0].kind.kind, GenerationKind::Chat);
+        assert!(!methods[0].kind.streamed);
         assert_eq!(methods[0].request, "request");
         assert!(methods[0].ok_ty.is_some() && methods[0].err_ty.is_some());
         let ImplItem::Fn(f) = &item.items[0] else {

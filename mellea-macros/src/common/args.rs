@@ -56,15 +56,22 @@ pub(crate) fn set_once<T>(
     }
 }
 
-/// The error for a key no attribute takes, with a suggestion among `known`.
-pub(crate) fn unknown_key(key: &Ident, attribute: &str, known: &[&str], errors: &mut Errors) {
+/// The error for a key no attribute takes, with a suggestion among `known`; returns the
+/// suggestion, so that a misspelt required key is not also reported as missing.
+pub(crate) fn unknown_key(
+    key: &Ident,
+    attribute: &str,
+    known: &[&'static str],
+    errors: &mut Errors,
+) -> Option<&'static str> {
     let name = key.unraw().to_string();
     let expected = known
         .iter()
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let message = match did_you_mean(&name, known.iter().copied()) {
+    let suggestion = did_you_mean(&name, known.iter().copied());
+    let message = match suggestion {
         Some(suggestion) => format!(
             "unknown argument `{name}` for `#[{attribute}]`: did you mean `{suggestion}`? (arguments: {expected})"
         ),
@@ -73,11 +80,12 @@ pub(crate) fn unknown_key(key: &Ident, attribute: &str, known: &[&str], errors: 
         }
     };
     errors.spanned(key, message);
+    suggestion
 }
 
 /// `value` without the invisible group `macro_rules!` puts around a forwarded `$x:literal` or
 /// `$x:expr`.
-fn ungrouped(value: &Expr) -> &Expr {
+pub(crate) fn ungrouped(value: &Expr) -> &Expr {
     match value {
         Expr::Group(group) => ungrouped(&group.expr),
         _ => value,

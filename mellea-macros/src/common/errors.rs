@@ -55,6 +55,12 @@ impl Errors {
         }
     }
 
+    /// Every error combined into one, `None` when there is none.
+    #[cfg(test)]
+    pub(crate) fn into_error(self) -> Option<syn::Error> {
+        self.combined
+    }
+
     pub(crate) fn to_compile_errors(&self) -> TokenStream {
         self.combined
             .as_ref()

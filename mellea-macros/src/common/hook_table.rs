@@ -1,194 +1,74 @@
-//! The hook names `#[hook("...")]` accepts, and the runtime types each one stands for.
+//! The hook table: every hook's family, name and whether it is writable, written once.
 //!
-//! This mirrors the runtime's `for_each_hook!` table (a proc-macro crate cannot read another
-//! crate's items). The facade test `tests/hook_table.rs` expands `__hook_table!()` and checks,
-//! at compile time and at run time, that every row names the runtime's marker, payload and
-//! patch types and that the names equal `HookType::ALL` in order.
+//! Everything else about a hook follows from its row. The macros read the rows directly (to
+//! resolve `#[hook("...")]`, suggest near misses and name the expected types), and the runtime
+//! builds its `HookType` enum, marker types and `HOOK_COUNT` from the same rows through
+//! [`expand_for_each_hook`] (`mellea_macros::__for_each_hook!`), so there is no second copy to
+//! keep in step.
+//!
+//! Type names are derived, not stored: the hook `generation_pre_call` has the marker
+//! `GenerationPreCall`, the payload `GenerationPreCallPayload` and, when writable, the patch
+//! `GenerationPreCallPatch` (otherwise `NoPatch`). A payload or patch type that does not exist
+//! under its derived name fails the runtime's own build.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote_spanned};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 
-/// One hook: its wire name and the names of its types in `mellea::hooks`.
+use super::crate_path::CratePath;
+
+/// One hook: its family (the `hooks` module it is defined in), its wire name and whether its
+/// handlers may return a patch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HookRow {
+    /// The family, e.g. `generation`: the runtime module `hooks::<family>` holding its types.
+    pub(crate) family: &'static str,
     /// Wire name, e.g. `generation_pre_call`.
     pub(crate) name: &'static str,
-    /// Marker type implementing `Hook`, e.g. `GenerationPreCall`.
-    pub(crate) marker: &'static str,
-    /// Payload type, e.g. `GenerationPreCallPayload`.
-    pub(crate) payload: &'static str,
-    /// Patch type for the nine writable hooks; `None` for observe-only hooks (`NoPatch`).
-    pub(crate) patch: Option<&'static str>,
+    /// Whether handlers may patch the payload (the nine writable hooks of the reference).
+    pub(crate) writable: bool,
 }
 
-const fn row(
-    name: &'static str,
-    marker: &'static str,
-    payload: &'static str,
-    patch: Option<&'static str>,
-) -> HookRow {
+const WRITABLE: bool = true;
+const OBSERVE: bool = false;
+
+const fn row(family: &'static str, name: &'static str, writable: bool) -> HookRow {
     HookRow {
+        family,
         name,
-        marker,
-        payload,
-        patch,
+        writable,
     }
 }
 
-/// Every hook, in the runtime's declaration order.
+/// Every hook, in declaration order (the order of `HookType::ALL` and of its bits).
+#[rustfmt::skip]
 pub(crate) const HOOKS: [HookRow; 27] = [
-    row(
-        "session_pre_init",
-        "SessionPreInit",
-        "SessionPreInitPayload",
-        Some("SessionPreInitPatch"),
-    ),
-    row(
-        "session_post_init",
-        "SessionPostInit",
-        "SessionPostInitPayload",
-        None,
-    ),
-    row("session_reset", "SessionReset", "SessionResetPayload", None),
-    row(
-        "session_cleanup",
-        "SessionCleanup",
-        "SessionCleanupPayload",
-        None,
-    ),
-    row(
-        "component_pre_execute",
-        "ComponentPreExecute",
-        "ComponentPreExecutePayload",
-        Some("ComponentPreExecutePatch"),
-    ),
-    row(
-        "component_post_success",
-        "ComponentPostSuccess",
-        "ComponentPostSuccessPayload",
-        None,
-    ),
-    row(
-        "component_post_error",
-        "ComponentPostError",
-        "ComponentPostErrorPayload",
-        None,
-    ),
-    row(
-        "generation_pre_call",
-        "GenerationPreCall",
-        "GenerationPreCallPayload",
-        Some("GenerationPreCallPatch"),
-    ),
-    row(
-        "generation_post_call",
-        "GenerationPostCall",
-        "GenerationPostCallPayload",
-        None,
-    ),
-    row(
-        "generation_error",
-        "GenerationError",
-        "GenerationErrorPayload",
-        None,
-    ),
-    row(
-        "generation_event",
-        "GenerationEvent",
-        "GenerationEventPayload",
-        None,
-    ),
-    row(
-        "generation_batch_pre_call",
-        "GenerationBatchPreCall",
-        "GenerationBatchPreCallPayload",
-        Some("GenerationBatchPreCallPatch"),
-    ),
-    row(
-        "generation_batch_post_call",
-        "GenerationBatchPostCall",
-        "GenerationBatchPostCallPayload",
-        None,
-    ),
-    row(
-        "generation_batch_error",
-        "GenerationBatchError",
-        "GenerationBatchErrorPayload",
-        None,
-    ),
-    row(
-        "validation_pre_check",
-        "ValidationPreCheck",
-        "ValidationPreCheckPayload",
-        Some("ValidationPreCheckPatch"),
-    ),
-    row(
-        "validation_post_check",
-        "ValidationPostCheck",
-        "ValidationPostCheckPayload",
-        Some("ValidationPostCheckPatch"),
-    ),
-    row(
-        "sampling_loop_start",
-        "SamplingLoopStart",
-        "SamplingLoopStartPayload",
-        Some("SamplingLoopStartPatch"),
-    ),
-    row(
-        "sampling_iteration",
-        "SamplingIteration",
-        "SamplingIterationPayload",
-        None,
-    ),
-    row(
-        "sampling_repair",
-        "SamplingRepair",
-        "SamplingRepairPayload",
-        None,
-    ),
-    row(
-        "sampling_loop_end",
-        "SamplingLoopEnd",
-        "SamplingLoopEndPayload",
-        None,
-    ),
-    row(
-        "tool_pre_invoke",
-        "ToolPreInvoke",
-        "ToolPreInvokePayload",
-        Some("ToolPreInvokePatch"),
-    ),
-    row(
-        "tool_post_invoke",
-        "ToolPostInvoke",
-        "ToolPostInvokePayload",
-        Some("ToolPostInvokePatch"),
-    ),
-    row(
-        "adapter_function_phase_complete",
-        "AdapterFunctionPhaseComplete",
-        "AdapterFunctionPhaseCompletePayload",
-        None,
-    ),
-    row(
-        "adapter_function_invocation_complete",
-        "AdapterFunctionInvocationComplete",
-        "AdapterFunctionInvocationCompletePayload",
-        None,
-    ),
-    row(
-        "streaming_start",
-        "StreamingStart",
-        "StreamingStartPayload",
-        None,
-    ),
-    row(
-        "streaming_event",
-        "StreamingEvent",
-        "StreamingEventPayload",
-        None,
-    ),
-    row("streaming_end", "StreamingEnd", "StreamingEndPayload", None),
+    row("session",          "session_pre_init",                     WRITABLE),
+    row("session",          "session_post_init",                    OBSERVE),
+    row("session",          "session_reset",                        OBSERVE),
+    row("session",          "session_cleanup",                      OBSERVE),
+    row("component",        "component_pre_execute",                WRITABLE),
+    row("component",        "component_post_success",               OBSERVE),
+    row("component",        "component_post_error",                 OBSERVE),
+    row("generation",       "generation_pre_call",                  WRITABLE),
+    row("generation",       "generation_post_call",                 OBSERVE),
+    row("generation",       "generation_error",                     OBSERVE),
+    row("generation",       "generation_event",                     OBSERVE),
+    row("generation",       "generation_batch_pre_call",            WRITABLE),
+    row("generation",       "generation_batch_post_call",           OBSERVE),
+    row("generation",       "generation_batch_error",               OBSERVE),
+    row("validation",       "validation_pre_check",                 WRITABLE),
+    row("validation",       "validation_post_check",                WRITABLE),
+    row("sampling",         "sampling_loop_start",                  WRITABLE),
+    row("sampling",         "sampling_iteration",                   OBSERVE),
+    row("sampling",         "sampling_repair",                      OBSERVE),
+    row("sampling",         "sampling_loop_end",                    OBSERVE),
+    row("tool",             "tool_pre_invoke",                      WRITABLE),
+    row("tool",             "tool_post_invoke",                     WRITABLE),
+    row("adapter_function", "adapter_function_phase_complete",      OBSERVE),
+    row("adapter_function", "adapter_function_invocation_complete", OBSERVE),
+    row("streaming",        "streaming_start",                      OBSERVE),
+    row("streaming",        "streaming_event",                      OBSERVE),
+    row("streaming",        "streaming_end",                        OBSERVE),
 ];
 
 /// The row of the hook named `name`.
@@ -205,74 +85,95 @@ pub(crate) fn all_names() -> String {
         .join(", ")
 }
 
-/// `::mellea::__private::hooks::<name>` with every token at `span`.
-fn hooks_path(name: &str, span: Span) -> TokenStream {
-    let ident = format_ident!("{}", name, span = span);
-    quote_spanned!(span=> ::mellea::__private::hooks::#ident)
+/// `snake_case` to `CamelCase`.
+fn camel(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
 }
 
 impl HookRow {
-    pub(crate) fn is_writable(&self) -> bool {
-        self.patch.is_some()
+    /// Marker type implementing `Hook`, e.g. `GenerationPreCall`.
+    pub(crate) fn marker(&self) -> String {
+        camel(self.name)
     }
 
-    pub(crate) fn marker_path(&self, span: Span) -> TokenStream {
-        hooks_path(self.marker, span)
+    /// Payload type, e.g. `GenerationPreCallPayload`.
+    pub(crate) fn payload(&self) -> String {
+        format!("{}Payload", self.marker())
     }
 
-    pub(crate) fn payload_path(&self, span: Span) -> TokenStream {
-        hooks_path(self.payload, span)
+    /// Patch type: `GenerationPreCallPatch` for a writable hook, `NoPatch` otherwise.
+    pub(crate) fn patch(&self) -> String {
+        if self.writable {
+            format!("{}Patch", self.marker())
+        } else {
+            "NoPatch".to_owned()
+        }
     }
 
-    pub(crate) fn patch_path(&self, span: Span) -> TokenStream {
-        hooks_path(self.patch.unwrap_or("NoPatch"), span)
+    pub(crate) fn marker_path(&self, krate: &CratePath, span: Span) -> TokenStream {
+        hooks_path(krate, &self.marker(), span)
+    }
+
+    pub(crate) fn payload_path(&self, krate: &CratePath, span: Span) -> TokenStream {
+        hooks_path(krate, &self.payload(), span)
+    }
+
+    pub(crate) fn patch_path(&self, krate: &CratePath, span: Span) -> TokenStream {
+        hooks_path(krate, &self.patch(), span)
     }
 
     /// How the payload parameter is written, e.g. `payload: &GenerationPreCallPayload`.
     pub(crate) fn payload_param(&self) -> String {
-        format!("payload: &{}", self.payload)
+        format!("payload: &{}", self.payload())
     }
 
     /// How the return type is written, e.g. `HookResult<GenerationPreCallPatch>` or
     /// `HookResult`.
     pub(crate) fn return_type(&self) -> String {
-        match self.patch {
-            Some(patch) => format!("HookResult<{patch}>"),
-            None => "HookResult".to_owned(),
+        if self.writable {
+            format!("HookResult<{}>", self.patch())
+        } else {
+            "HookResult".to_owned()
         }
     }
 }
 
-/// `__hook_table!()`: the table as `[(&str, HookType); 27]`, plus compile-time proof that each
-/// row's payload and patch are its marker's `Hook::Payload` and `Hook::Patch`.
-pub(crate) fn expand_table(input: TokenStream) -> TokenStream {
-    if !input.is_empty() {
-        return syn::Error::new_spanned(input, "`__hook_table!` takes no arguments")
+/// `<crate>::__private::hooks::<name>` with the type name at `span`.
+fn hooks_path(krate: &CratePath, name: &str, span: Span) -> TokenStream {
+    let ident = Ident::new(name, span);
+    let private = krate.private(span);
+    quote_spanned!(span=> #private::hooks::#ident)
+}
+
+/// `__for_each_hook!(callback)`: invokes `callback!` once with every row, as
+/// `(family, Marker, "name", Payload, Patch)`, for the runtime to define its hook types from.
+pub(crate) fn expand_for_each_hook(input: TokenStream) -> TokenStream {
+    let callback: Ident = match syn::parse2(input) {
+        Ok(callback) => callback,
+        Err(error) => {
+            return syn::Error::new(
+                error.span(),
+                "`__for_each_hook!` takes the name of a macro to call with the hook rows",
+            )
             .to_compile_error();
-    }
-    let span = Span::call_site();
+        }
+    };
     let rows = HOOKS.iter().map(|row| {
+        let family = format_ident!("{}", row.family);
+        let marker = format_ident!("{}", row.marker());
         let name = row.name;
-        let marker = row.marker_path(span);
-        quote_spanned!(span=> (#name, <#marker as ::mellea::__private::Hook>::TYPE))
+        let payload = format_ident!("{}", row.payload());
+        let patch = format_ident!("{}", row.patch());
+        quote!((#family, #marker, #name, #payload, #patch))
     });
-    let type_checks = HOOKS.iter().map(|row| {
-        let marker = row.marker_path(span);
-        let payload = row.payload_path(span);
-        let patch = row.patch_path(span);
-        quote_spanned! {span=>
-            let _: fn(<#marker as ::mellea::__private::Hook>::Payload) -> #payload = |same| same;
-            let _: fn(<#marker as ::mellea::__private::Hook>::Patch) -> #patch = |same| same;
-        }
-    });
-    quote_spanned! {span=>
-        {
-            let _types_agree = || {
-                #(#type_checks)*
-            };
-            [#(#rows),*]
-        }
-    }
+    quote!(#callback! { #(#rows),* })
 }
 
 #[cfg(test)]
@@ -281,34 +182,29 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
-    fn names_markers_and_payloads_are_unique() {
+    fn names_are_unique_and_start_with_their_family() {
         let names: BTreeSet<_> = HOOKS.iter().map(|r| r.name).collect();
-        let markers: BTreeSet<_> = HOOKS.iter().map(|r| r.marker).collect();
-        let payloads: BTreeSet<_> = HOOKS.iter().map(|r| r.payload).collect();
         assert_eq!(names.len(), HOOKS.len());
-        assert_eq!(markers.len(), HOOKS.len());
-        assert_eq!(payloads.len(), HOOKS.len());
-    }
-
-    #[test]
-    fn each_row_is_named_after_its_marker() {
         for row in HOOKS {
-            let camel: String = row
-                .name
-                .split('_')
-                .map(|word| word[..1].to_uppercase() + &word[1..])
-                .collect();
-            assert_eq!(camel, row.marker, "{}", row.name);
-            assert_eq!(format!("{camel}Payload"), row.payload);
-            if let Some(patch) = row.patch {
-                assert_eq!(format!("{camel}Patch"), patch);
-            }
+            assert!(row.name.starts_with(&format!("{}_", row.family)), "{row:?}");
         }
     }
 
     #[test]
+    fn type_names_follow_the_hook_name() {
+        let row = lookup("adapter_function_phase_complete").unwrap();
+        assert_eq!(row.marker(), "AdapterFunctionPhaseComplete");
+        assert_eq!(row.payload(), "AdapterFunctionPhaseCompletePayload");
+        assert_eq!(row.patch(), "NoPatch");
+        assert_eq!(
+            lookup("tool_post_invoke").unwrap().patch(),
+            "ToolPostInvokePatch"
+        );
+    }
+
+    #[test]
     fn nine_hooks_are_writable() {
-        assert_eq!(HOOKS.iter().filter(|r| r.is_writable()).count(), 9);
+        assert_eq!(HOOKS.iter().filter(|r| r.writable).count(), 9);
         assert_eq!(
             lookup("generation_post_call").map(HookRow::return_type),
             Some("HookResult".to_owned())
@@ -317,5 +213,18 @@ mod tests {
             lookup("generation_pre_call").map(HookRow::return_type),
             Some("HookResult<GenerationPreCallPatch>".to_owned())
         );
+    }
+
+    #[test]
+    fn for_each_hook_calls_back_with_every_row_in_order() {
+        let output = expand_for_each_hook(quote!(define)).to_string();
+        assert!(output.starts_with("define ! {"), "{output}");
+        assert!(output.contains(
+            "(session , SessionPreInit , \"session_pre_init\" , SessionPreInitPayload , SessionPreInitPatch)"
+        ));
+        assert!(output.contains(
+            "(streaming , StreamingEnd , \"streaming_end\" , StreamingEndPayload , NoPatch)"
+        ));
+        assert_eq!(output.matches(") ,").count(), HOOKS.len() - 1);
     }
 }

@@ -5,9 +5,9 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 use syn::Expr;
 
-use super::args::{ident_value, str_value};
+use super::crate_path::CratePath;
 use super::errors::Errors;
-use super::suggest::did_you_mean;
+use super::keyword::Keywords;
 
 /// A failure policy, spelled as in `on_error = disable`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,16 +17,23 @@ pub(crate) enum OnError {
     Disable,
 }
 
-impl OnError {
-    /// Every policy with its spelling.
-    pub(crate) const ALL: [(&'static str, OnError); 3] = [
+/// The spellings of `on_error = ...`.
+pub(crate) const POLICIES: Keywords<OnError> = Keywords {
+    form: "on_error = {}",
+    what: "failure policy",
+    values: &[
         ("ignore", OnError::Ignore),
         ("fail", OnError::Fail),
         ("disable", OnError::Disable),
-    ];
+    ],
+    meaning: Some(
+        "`ignore` logs and goes on, `fail` blocks the dispatch, `disable` unregisters the handler",
+    ),
+};
 
+impl OnError {
     /// `OnError::X` in the runtime.
-    pub(crate) fn path(self) -> TokenStream {
+    pub(crate) fn path(self, krate: &CratePath) -> TokenStream {
         let variant = Ident::new(
             match self {
                 OnError::Ignore => "Ignore",
@@ -35,15 +42,8 @@ impl OnError {
             },
             Span::call_site(),
         );
-        quote!(::mellea::__private::OnError::#variant)
-    }
-
-    fn spellings() -> String {
-        OnError::ALL
-            .iter()
-            .map(|(name, _)| format!("`{name}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let private = krate.private(Span::call_site());
+        quote!(#private::OnError::#variant)
     }
 }
 
@@ -56,58 +56,9 @@ pub(crate) struct OnErrorArg {
 
 /// Reads the value of `on_error = value`, recording a mistake at the value.
 pub(crate) fn on_error_value(key: &Ident, value: &Expr, errors: &mut Errors) -> Option<OnErrorArg> {
-    let written = match (ident_value(value), str_value(value)) {
-        (Some(ident), _) => ident.to_string(),
-        (None, Some(text)) => {
-            let spelled = text.value();
-            let hint = match OnError::ALL.iter().find(|(name, _)| *name == spelled) {
-                Some((name, _)) => format!("write `on_error = {name}`"),
-                None => format!("one of {}", OnError::spellings()),
-            };
-            errors.spanned(
-                value,
-                format!("the failure policy is an identifier, not a string: {hint}"),
-            );
-            return None;
-        }
-        (None, None) => {
-            // A path such as `OnError::Fail`: point at the spelling this attribute takes.
-            let last = match value {
-                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
-                _ => None,
-            };
-            let suggestion = last
-                .as_deref()
-                .and_then(|last| did_you_mean(last, OnError::ALL.iter().map(|(n, _)| *n)));
-            let message = match suggestion {
-                Some(name) => {
-                    format!("write the failure policy as a bare identifier: `on_error = {name}`")
-                }
-                None => format!(
-                    "unknown failure policy: expected one of {}",
-                    OnError::spellings()
-                ),
-            };
-            errors.spanned(value, message);
-            return None;
-        }
-    };
-    let Some((_, policy)) = OnError::ALL.iter().find(|(name, _)| *name == written) else {
-        let message = match did_you_mean(&written, OnError::ALL.iter().map(|(n, _)| *n)) {
-            Some(name) => format!(
-                "unknown failure policy `{written}`: did you mean `{name}`? (expected one of {})",
-                OnError::spellings()
-            ),
-            None => format!(
-                "unknown failure policy `{written}`: expected one of {} (`ignore` logs and goes on, `fail` blocks the dispatch, `disable` unregisters the handler)",
-                OnError::spellings()
-            ),
-        };
-        errors.spanned(value, message);
-        return None;
-    };
+    let policy = POLICIES.parse(value, errors)?;
     Some(OnErrorArg {
-        policy: *policy,
+        policy,
         tokens: quote!(#key = #value),
     })
 }
@@ -171,7 +122,7 @@ mod tests {
 
     #[test]
     fn every_policy_parses() {
-        for (name, policy) in OnError::ALL {
+        for (name, policy) in POLICIES.values.iter().copied() {
             let ident = Ident::new(name, Span::call_site());
             assert_eq!(parse(quote!(#ident)), (Some(policy), vec![]));
         }
@@ -183,7 +134,7 @@ mod tests {
         assert_eq!(parsed, None);
         assert!(
             errors[0].starts_with(
-                "unknown failure policy `crash`: expected one of `ignore`, `fail`, `disable`"
+                "unknown failure policy `crash`: expected one of `ignore`, `fail`, `disable` (`ignore` logs"
             ),
             "{errors:?}"
         );

@@ -15,11 +15,14 @@ use syn::spanned::Spanned;
 
 use super::parse::{HandlerFn, HookArgs, Mode};
 use super::validate::HandlerTypes;
+use crate::common::crate_path::CratePath;
 use crate::common::hook_table::HookRow;
 
 /// `Box::pin(async move { ... })`: calls `callee(leading_args.., payload, ctx)` and converts its
 /// output to the hook's result type. `payload` and `ctx` name the dispatcher's arguments.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn handler_future(
+    krate: &CratePath,
     callee: TokenStream,
     leading_args: TokenStream,
     handler: &Ident,
@@ -35,25 +38,28 @@ pub(crate) fn handler_future(
     } = types;
 
     let span = payload_ty.span();
-    let expected_payload = hook.payload_path(span);
+    let expected_payload = hook.payload_path(krate, span);
+    let private = krate.private(span);
     let payload_arg = quote_spanned! {span=>
-        <#payload_ty as ::mellea::__private::PayloadParam<'_, #expected_payload>>::from_payload(#payload)
+        <#payload_ty as #private::PayloadParam<'_, #expected_payload>>::from_payload(#payload)
     };
 
     let span = context_ty.span();
+    let private = krate.private(span);
     let context_arg = quote_spanned! {span=>
-        <#context_ty as ::mellea::__private::ContextParam<'_>>::from_context(#ctx)
+        <#context_ty as #private::ContextParam<'_>>::from_context(#ctx)
     };
 
     let span = output_ty.span();
-    let into_result = if hook.is_writable() {
-        let patch = hook.patch_path(span);
+    let private = krate.private(span);
+    let into_result = if hook.writable {
+        let patch = hook.patch_path(krate, span);
         quote_spanned! {span=>
-            <#output_ty as ::mellea::__private::PatchReturn<#patch>>::into_hook_result
+            <#output_ty as #private::PatchReturn<#patch>>::into_hook_result
         }
     } else {
         quote_spanned! {span=>
-            <#output_ty as ::mellea::__private::ObserveReturn>::into_hook_result
+            <#output_ty as #private::ObserveReturn>::into_hook_result
         }
     };
 
@@ -67,9 +73,10 @@ pub(crate) fn handler_future(
 }
 
 /// `PluginMode::X` for a mode.
-pub(crate) fn mode_path(mode: Mode) -> TokenStream {
+pub(crate) fn mode_path(krate: &CratePath, mode: Mode) -> TokenStream {
     let variant = Ident::new(mode.variant(), Span::call_site());
-    quote!(::mellea::__private::PluginMode::#variant)
+    let private = krate.private(Span::call_site());
+    quote!(#private::PluginMode::#variant)
 }
 
 /// The name of the function `#[hook]` adds next to `handler`: `<handler>_hook`.
@@ -89,24 +96,35 @@ pub(crate) fn standalone(
     args: &HookArgs,
     types: HandlerTypes<'_>,
 ) -> TokenStream {
+    let krate = args.krate.clone().unwrap_or_default();
+    let private = krate.private(Span::call_site());
     let ident = &func.sig.ident;
     let name = ident.unraw().to_string();
     let companion = companion_ident(ident);
     let vis = &func.vis;
     let cfgs = cfg_attrs(func);
-    let marker = hook.marker_path(ident.span());
+    let marker = hook.marker_path(&krate, ident.span());
     let payload = Ident::new("payload", Span::call_site());
     let ctx = Ident::new("ctx", Span::call_site());
-    let future = handler_future(quote!(#ident), quote!(), ident, hook, types, &payload, &ctx);
+    let future = handler_future(
+        &krate,
+        quote!(#ident),
+        quote!(),
+        ident,
+        hook,
+        types,
+        &payload,
+        &ctx,
+    );
     let mode = args.mode.map(|mode| {
-        let mode = mode_path(mode);
+        let mode = mode_path(&krate, mode);
         quote!(.with_mode(#mode))
     });
     let priority = args
         .priority
         .map(|priority| quote!(.with_priority(#priority)));
     let on_error = args.on_error.as_ref().map(|arg| {
-        let policy = arg.policy.path();
+        let policy = arg.policy.path(&krate);
         quote!(.with_on_error(#policy))
     });
     let doc = format!(
@@ -120,8 +138,8 @@ pub(crate) fn standalone(
         #(#cfgs)*
         #[doc = #doc]
         #[must_use]
-        #vis fn #companion() -> ::mellea::__private::HookFn {
-            ::mellea::__private::HookFn::new::<#marker, _>(
+        #vis fn #companion() -> #private::HookFn {
+            #private::HookFn::new::<#marker, _>(
                 ::core::concat!(::core::module_path!(), "::", #name),
                 |#payload, #ctx| #future,
             )
@@ -134,7 +152,8 @@ pub(crate) fn standalone(
 
 /// After a mistake: the function unchanged, plus a `<name>_hook` that never runs (the crate
 /// does not compile), so that call sites of `<name>_hook()` add no errors of their own.
-pub(crate) fn standalone_fallback(func: &HandlerFn) -> TokenStream {
+pub(crate) fn standalone_fallback(func: &HandlerFn, krate: &CratePath) -> TokenStream {
+    let private = krate.private(Span::call_site());
     let companion = companion_ident(&func.sig.ident);
     let vis = &func.vis;
     let cfgs = cfg_attrs(func);
@@ -143,7 +162,7 @@ pub(crate) fn standalone_fallback(func: &HandlerFn) -> TokenStream {
 
         #(#cfgs)*
         #[doc(hidden)]
-        #vis fn #companion() -> ::mellea::__private::HookFn {
+        #vis fn #companion() -> #private::HookFn {
             ::core::unreachable!("`#[hook]` reported an error for this handler")
         }
     }

@@ -48,7 +48,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             expand::standalone(&func, hook, &args, types)
         }
         _ => {
-            let fallback = expand::standalone_fallback(&func);
+            let fallback =
+                expand::standalone_fallback(&func, &args.krate.clone().unwrap_or_default());
             let errors = errors.to_compile_errors();
             quote!(#fallback #errors)
         }

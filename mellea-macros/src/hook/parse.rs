@@ -12,9 +12,10 @@ use syn::{Attribute, Expr, LitStr, Signature, Token, Visibility};
 use crate::common::args::{
     Arg, ident_value, parse_args, priority_value, set_once, str_value, unknown_key,
 };
+use crate::common::crate_path::{CratePath, crate_value};
 use crate::common::errors::Errors;
+use crate::common::keyword::Keywords;
 use crate::common::on_error::{OnErrorArg, on_error_value};
-use crate::common::suggest::did_you_mean;
 
 /// The five execution modes, spelled as in `#[hook("...", mode = fire_and_forget)]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,22 +27,24 @@ pub(crate) enum Mode {
     FireAndForget,
 }
 
-impl Mode {
-    /// Every mode with its spelling, in phase order.
-    pub(crate) const ALL: [(&'static str, Mode); 5] = [
+/// The spellings of `mode = ...`, in phase order.
+pub(crate) const MODES: Keywords<Mode> = Keywords {
+    form: "mode = {}",
+    what: "mode",
+    values: &[
         ("sequential", Mode::Sequential),
         ("transform", Mode::Transform),
         ("audit", Mode::Audit),
         ("concurrent", Mode::Concurrent),
         ("fire_and_forget", Mode::FireAndForget),
-    ];
+    ],
+    meaning: None,
+};
 
+impl Mode {
     /// The mode's spelling.
     pub(crate) fn name(self) -> &'static str {
-        Mode::ALL
-            .iter()
-            .find(|(_, mode)| *mode == self)
-            .map_or("sequential", |(name, _)| name)
+        MODES.name_of(self)
     }
 
     /// Whether handlers in this mode can block (and so may have `on_error = fail`).
@@ -59,14 +62,6 @@ impl Mode {
             Mode::FireAndForget => "FireAndForget",
         }
     }
-
-    fn spellings() -> String {
-        Mode::ALL
-            .iter()
-            .map(|(name, _)| format!("`{name}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// The arguments of one `#[hook(...)]`. A field is `None` when it was not given or was invalid
@@ -78,6 +73,11 @@ pub(crate) struct HookArgs {
     pub(crate) mode: Option<Mode>,
     pub(crate) priority: Option<i32>,
     pub(crate) on_error: Option<OnErrorArg>,
+    /// `crate = path`: where a free handler's expansion finds mellea (a method uses its
+    /// plugin's).
+    pub(crate) krate: Option<CratePath>,
+    /// The `crate` key, for the error when a method's `#[hook]` gives one.
+    pub(crate) crate_key: Option<syn::Ident>,
 }
 
 impl HookArgs {
@@ -87,9 +87,9 @@ impl HookArgs {
     }
 }
 
-const HOOK_KEYS: [&str; 3] = ["mode", "priority", "on_error"];
+const HOOK_KEYS: [&str; 4] = ["mode", "priority", "on_error", "crate"];
 
-/// Parses `"hook_name", mode = ..., priority = N, on_error = ...`. Every mistake is recorded in `errors`;
+/// Parses `"hook_name", mode = ..., priority = N, on_error = ..., crate = path`. Every mistake is recorded in `errors`;
 /// a missing hook name is reported on `attribute` (empty tokens: the macro's call site).
 pub(crate) fn parse_hook_args(
     tokens: TokenStream,
@@ -110,11 +110,11 @@ pub(crate) fn parse_hook_args(
             Arg::Positional(value) => {
                 errors.spanned(
                     value,
-                    "unexpected argument: `#[hook]` takes the hook name first, then `mode = ...`, `priority = N` and `on_error = ...`",
+                    "unexpected argument: `#[hook]` takes the hook name first, then `mode = ...`, `priority = N`, `on_error = ...` and `crate = path`",
                 );
             }
             Arg::Named { key, value } if key == "mode" => {
-                let mode = mode_value(value, errors);
+                let mode = MODES.parse(value, errors);
                 set_once(&mut parsed.mode, key, mode, errors);
             }
             Arg::Named { key, value } if key == "priority" => {
@@ -125,13 +125,20 @@ pub(crate) fn parse_hook_args(
                 let on_error = on_error_value(key, value, errors);
                 set_once(&mut parsed.on_error, key, on_error, errors);
             }
+            Arg::Named { key, value } if key == "crate" => {
+                let krate = crate_value(value, errors);
+                set_once(&mut parsed.krate, key, krate, errors);
+                parsed.crate_key.get_or_insert_with(|| key.clone());
+            }
             Arg::Named { key, value } if key == "name" && str_value(value).is_some() => {
                 errors.spanned(
                     key,
                     "the hook name is given without a key: `#[hook(\"generation_pre_call\")]`",
                 );
             }
-            Arg::Named { key, .. } => unknown_key(key, "hook", &HOOK_KEYS, errors),
+            Arg::Named { key, .. } => {
+                unknown_key(key, "hook", &HOOK_KEYS, errors);
+            }
         }
     }
     if !name_seen {
@@ -152,53 +159,6 @@ fn hook_name_value(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
         None => {
             "the hook name is a string literal, e.g. `#[hook(\"generation_pre_call\")]`".to_owned()
         }
-    };
-    errors.spanned(value, message);
-    None
-}
-
-fn mode_value(value: &Expr, errors: &mut Errors) -> Option<Mode> {
-    let written = match (ident_value(value), str_value(value)) {
-        (Some(ident), _) => ident.to_string(),
-        (None, Some(text)) => {
-            let spelled = text.value();
-            let hint = Mode::ALL
-                .iter()
-                .find(|(name, _)| *name == spelled)
-                .map(|(name, _)| format!("write `mode = {name}`"))
-                .unwrap_or_else(|| format!("one of {}", Mode::spellings()));
-            errors.spanned(
-                value,
-                format!("the mode is an identifier, not a string: {hint}"),
-            );
-            return None;
-        }
-        (None, None) => {
-            // A path such as `PluginMode::Audit`: point at the spelling this attribute takes.
-            let last = match value {
-                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
-                _ => None,
-            };
-            let suggestion = last
-                .as_deref()
-                .and_then(|last| did_you_mean(last, Mode::ALL.iter().map(|(n, _)| *n)));
-            let message = match suggestion {
-                Some(name) => format!("write the mode as a bare identifier: `mode = {name}`"),
-                None => format!("unknown mode: expected one of {}", Mode::spellings()),
-            };
-            errors.spanned(value, message);
-            return None;
-        }
-    };
-    if let Some((_, mode)) = Mode::ALL.iter().find(|(name, _)| *name == written) {
-        return Some(*mode);
-    }
-    let message = match did_you_mean(&written, Mode::ALL.iter().map(|(n, _)| *n)) {
-        Some(name) => format!("unknown mode `{written}`: did you mean `{name}`?"),
-        None => format!(
-            "unknown mode `{written}`: expected one of {}",
-            Mode::spellings()
-        ),
     };
     errors.spanned(value, message);
     None
@@ -293,7 +253,7 @@ mod tests {
 
     #[test]
     fn every_mode_spelling_parses() {
-        for (spelling, mode) in Mode::ALL {
+        for (spelling, mode) in MODES.values.iter().copied() {
             let ident = syn::Ident::new(spelling, proc_macro2::Span::call_site());
             let (parsed, errors) = args(quote!("session_reset", mode = #ident));
             assert!(errors.is_empty());
@@ -327,7 +287,9 @@ mod tests {
         assert_eq!(parsed.mode, None);
         assert_eq!(
             errors,
-            ["unknown mode `fire_and_foget`: did you mean `fire_and_forget`?"]
+            [
+                "unknown mode `fire_and_foget`: did you mean `fire_and_forget`? (expected one of `sequential`, `transform`, `audit`, `concurrent`, `fire_and_forget`)"
+            ]
         );
         let (_, errors) = args(quote!("x", mode = parallel));
         assert!(errors[0].starts_with("unknown mode `parallel`: expected one of `sequential`"));

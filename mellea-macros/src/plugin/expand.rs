@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use super::parse::{ImplBlock, ImplEntry, PluginArgs};
 use super::validate::Handler;
+use crate::common::crate_path::CratePath;
 use crate::hook::expand::{cfg_attrs, handler_future, mode_path};
 use crate::hook::parse::{Mode, is_hook_attr};
 
@@ -48,23 +49,25 @@ fn item_attrs_mut(item: &mut syn::ImplItem) -> Option<&mut Vec<syn::Attribute>> 
 }
 
 /// One `hooks.method::<Hook, Self, _>(..)` subscription.
-fn subscription(handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
+fn subscription(krate: &CratePath, handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
+    let private = krate.private(Span::call_site());
     let func = handler.func;
     let ident = &func.sig.ident;
-    let marker = handler.hook.marker_path(ident.span());
-    let mode = mode_path(handler.args.mode.unwrap_or(Mode::Sequential));
+    let marker = handler.hook.marker_path(krate, ident.span());
+    let mode = mode_path(krate, handler.args.mode.unwrap_or(Mode::Sequential));
     let priority = handler
         .args
         .priority
         .map(|priority| quote!(.with_priority(#priority)));
     let on_error = handler.args.on_error.as_ref().map(|arg| {
-        let policy = arg.policy.path();
+        let policy = arg.policy.path(krate);
         quote!(.with_on_error(#policy))
     });
     let this = Ident::new("this", Span::call_site());
     let payload = Ident::new("payload", Span::call_site());
     let ctx = Ident::new("ctx", Span::call_site());
     let future = handler_future(
+        krate,
         quote!(Self::#ident),
         quote!(#this,),
         ident,
@@ -77,7 +80,7 @@ fn subscription(handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
     quote! {
         #(#cfgs)*
         #hooks.method_with::<#marker, Self, _>(
-            ::mellea::__private::HandlerOptions::new(#mode) #priority #on_error,
+            #private::HandlerOptions::new(#mode) #priority #on_error,
             ::std::sync::Arc::clone(&self),
             |#this, #payload, #ctx| #future,
         );
@@ -97,8 +100,11 @@ pub(crate) fn plugin_impl(
     // plugin type, makes a type that is not `Sync` one error there; otherwise the supertrait,
     // the subscriptions and every handler future would each report it again. For a generic
     // plugin type the clause limits the impl to the parameters that satisfy it.
+    let krate = args.krate.clone().unwrap_or_default();
+    let private = krate.private(Span::call_site());
     let span = self_ty.span();
-    let plugin_trait = quote_spanned!(span=> ::mellea::__private::Plugin);
+    let plugin_private = krate.private(span);
+    let plugin_trait = quote_spanned!(span=> #plugin_private::Plugin);
     let mut predicates: Vec<TokenStream> = where_clause
         .map(|clause| {
             clause
@@ -123,15 +129,17 @@ pub(crate) fn plugin_impl(
         }
     });
     let on_error = args.on_error.as_ref().map(|arg| {
-        let policy = arg.policy.path();
+        let policy = arg.policy.path(&krate);
         quote! {
-            fn on_error(&self) -> ::mellea::__private::OnError {
+            fn on_error(&self) -> #private::OnError {
                 #policy
             }
         }
     });
     let hooks = Ident::new("hooks", Span::call_site());
-    let subscriptions = handlers.iter().map(|handler| subscription(handler, &hooks));
+    let subscriptions = handlers
+        .iter()
+        .map(|handler| subscription(&krate, handler, &hooks));
     quote! {
         #[automatically_derived]
         impl #impl_generics #plugin_trait for #self_ty where #(#predicates),* {
@@ -146,7 +154,7 @@ pub(crate) fn plugin_impl(
             #[allow(unused_variables)]
             fn hooks(
                 self: ::std::sync::Arc<Self>,
-                #hooks: &mut ::mellea::__private::PluginHooks,
+                #hooks: &mut #private::PluginHooks,
             ) {
                 #(#subscriptions)*
             }

@@ -9,6 +9,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, ImplItem, ItemImpl, LitStr};
 
 use crate::common::args::{Arg, parse_args, priority_value, set_once, str_value, unknown_key};
+use crate::common::crate_path::{CratePath, crate_value};
 use crate::common::errors::Errors;
 use crate::common::on_error::{OnErrorArg, on_error_value};
 use crate::hook::parse::HandlerFn;
@@ -19,11 +20,13 @@ pub(crate) struct PluginArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) priority: Option<i32>,
     pub(crate) on_error: Option<OnErrorArg>,
+    /// `crate = path`: where the expansion finds mellea.
+    pub(crate) krate: Option<CratePath>,
 }
 
-const PLUGIN_KEYS: [&str; 3] = ["name", "priority", "on_error"];
+const PLUGIN_KEYS: [&str; 4] = ["name", "priority", "on_error", "crate"];
 
-/// Parses `name = "...", priority = N, on_error = ...`, recording every mistake.
+/// Parses `name = "...", priority = N, on_error = ..., crate = path`, recording every mistake.
 pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> PluginArgs {
     let mut parsed = PluginArgs::default();
     let Some(args) = errors.record(parse_args(tokens)) else {
@@ -60,7 +63,14 @@ pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> Plu
                 let on_error = on_error_value(key, value, errors);
                 set_once(&mut parsed.on_error, key, on_error, errors);
             }
-            Arg::Named { key, .. } => unknown_key(key, "plugin", &PLUGIN_KEYS, errors),
+            Arg::Named { key, value } if key == "crate" => {
+                let krate = crate_value(value, errors);
+                set_once(&mut parsed.krate, key, krate, errors);
+            }
+            Arg::Named { key, .. } => {
+                // `nmae = "x"` is one mistake: the misspelling, not also a missing name.
+                name_given |= unknown_key(key, "plugin", &PLUGIN_KEYS, errors) == Some("name");
+            }
             Arg::Positional(value) => {
                 let message = match str_value(value) {
                     Some(name) => format!(
@@ -68,7 +78,7 @@ pub(crate) fn parse_plugin_args(tokens: TokenStream, errors: &mut Errors) -> Plu
                         name.value()
                     ),
                     None => {
-                        "unexpected argument: `#[plugin]` takes `name = \"...\"`, `priority = N` and `on_error = ...`"
+                        "unexpected argument: `#[plugin]` takes `name = \"...\"`, `priority = N`, `on_error = ...` and `crate = path`"
                             .to_owned()
                     }
                 };
@@ -258,6 +268,13 @@ mod tests {
         let (_, errors) = args(quote!(name = "x", priorty = 3));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].contains("did you mean `priority`?"));
+        let (_, errors) = args(quote!(nmae = "x"));
+        assert_eq!(
+            errors.len(),
+            1,
+            "a misspelt name is not also missing: {errors:?}"
+        );
+        assert!(errors[0].contains("did you mean `name`?"));
     }
 
     #[test]

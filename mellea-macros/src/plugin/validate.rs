@@ -101,6 +101,12 @@ pub(crate) fn collect_handlers<'a>(block: &'a ImplBlock, errors: &mut Errors) ->
             continue;
         };
         let args = parse_hook_args(tokens, attr, errors);
+        if let Some(key) = &args.crate_key {
+            errors.spanned(
+                key,
+                "`crate` is set once for the whole plugin: write it on the impl, `#[plugin(name = \"...\", crate = path)]`",
+            );
+        }
         let hook = args
             .name
             .as_ref()

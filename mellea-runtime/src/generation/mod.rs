@@ -17,7 +17,7 @@ mod info;
 mod output;
 mod parent;
 mod request;
-mod scope;
+pub(crate) mod scope;
 mod span;
 mod stream;
 
@@ -27,7 +27,10 @@ pub use error_info::{ClassifyError, describe};
 pub use info::GenerationInfo;
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
-pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};
+// `Generation` and `BackendSnapshot` are what `#[backend]` expansions drive: reachable through
+// `__private` only.
+pub(crate) use scope::Generation;
+pub use scope::{GenerationKind, live_generations};
 pub(crate) use span::GenerationSpanId;
 pub use span::with_generation_span;
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

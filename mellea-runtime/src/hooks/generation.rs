@@ -261,7 +261,7 @@ impl GenerationPreCallPayload {
 }
 
 patch! {
-    /// Writable fields of `generation_pre_call`: `model_options`, `format`, `tool_calls`.
+    /// Writable fields of `generation_pre_call`.
     ///
     /// ```
     /// use mellea_runtime::hooks::{GenerationPreCallPatch, ModelOptions};
@@ -331,7 +331,7 @@ payload! {
 }
 
 patch! {
-    /// Writable fields of `generation_batch_pre_call`: `model_options`, `format`, `tool_calls`.
+    /// Writable fields of `generation_batch_pre_call`.
     pub struct GenerationBatchPreCallPatch for GenerationBatchPreCallPayload {
         /// New model options.
         model_options: ModelOptions, with with_model_options,

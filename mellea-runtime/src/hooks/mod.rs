@@ -8,8 +8,9 @@
 //! - a marker type implementing [`Hook`] (e.g. [`GenerationPreCall`]) that names all three, so
 //!   handler signatures can be checked by the compiler.
 //!
-//! The list of hooks lives in one table, [`for_each_hook!`](crate::for_each_hook); everything
-//! else is generated from it.
+//! The list of hooks (family, name, writable or not) lives in one table, in the macro crate
+//! that checks `#[hook("...")]` names against it; [`HookType`], the marker types and
+//! [`HOOK_COUNT`] are generated from it.
 
 mod adapter_function;
 mod common;
@@ -34,48 +35,17 @@ pub use validation::*;
 use std::fmt;
 use std::str::FromStr;
 
-/// The single table of hook points: `(Marker, "name", Payload, Patch)`.
-///
-/// Invokes the given macro once with every row. The `HookType` enum, the marker types and the
-/// macro crate's name table (checked against this one by a test) all derive from it.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! for_each_hook {
-    ($m:ident) => {
-        $m! {
-            (SessionPreInit, "session_pre_init", SessionPreInitPayload, SessionPreInitPatch),
-            (SessionPostInit, "session_post_init", SessionPostInitPayload, NoPatch),
-            (SessionReset, "session_reset", SessionResetPayload, NoPatch),
-            (SessionCleanup, "session_cleanup", SessionCleanupPayload, NoPatch),
-            (ComponentPreExecute, "component_pre_execute", ComponentPreExecutePayload, ComponentPreExecutePatch),
-            (ComponentPostSuccess, "component_post_success", ComponentPostSuccessPayload, NoPatch),
-            (ComponentPostError, "component_post_error", ComponentPostErrorPayload, NoPatch),
-            (GenerationPreCall, "generation_pre_call", GenerationPreCallPayload, GenerationPreCallPatch),
-            (GenerationPostCall, "generation_post_call", GenerationPostCallPayload, NoPatch),
-            (GenerationError, "generation_error", GenerationErrorPayload, NoPatch),
-            (GenerationEvent, "generation_event", GenerationEventPayload, NoPatch),
-            (GenerationBatchPreCall, "generation_batch_pre_call", GenerationBatchPreCallPayload, GenerationBatchPreCallPatch),
-            (GenerationBatchPostCall, "generation_batch_post_call", GenerationBatchPostCallPayload, NoPatch),
-            (GenerationBatchError, "generation_batch_error", GenerationBatchErrorPayload, NoPatch),
-            (ValidationPreCheck, "validation_pre_check", ValidationPreCheckPayload, ValidationPreCheckPatch),
-            (ValidationPostCheck, "validation_post_check", ValidationPostCheckPayload, ValidationPostCheckPatch),
-            (SamplingLoopStart, "sampling_loop_start", SamplingLoopStartPayload, SamplingLoopStartPatch),
-            (SamplingIteration, "sampling_iteration", SamplingIterationPayload, NoPatch),
-            (SamplingRepair, "sampling_repair", SamplingRepairPayload, NoPatch),
-            (SamplingLoopEnd, "sampling_loop_end", SamplingLoopEndPayload, NoPatch),
-            (ToolPreInvoke, "tool_pre_invoke", ToolPreInvokePayload, ToolPreInvokePatch),
-            (ToolPostInvoke, "tool_post_invoke", ToolPostInvokePayload, ToolPostInvokePatch),
-            (AdapterFunctionPhaseComplete, "adapter_function_phase_complete", AdapterFunctionPhaseCompletePayload, NoPatch),
-            (AdapterFunctionInvocationComplete, "adapter_function_invocation_complete", AdapterFunctionInvocationCompletePayload, NoPatch),
-            (StreamingStart, "streaming_start", StreamingStartPayload, NoPatch),
-            (StreamingEvent, "streaming_event", StreamingEventPayload, NoPatch),
-            (StreamingEnd, "streaming_end", StreamingEndPayload, NoPatch),
-        }
-    };
-}
-
+// The hook table (family, name, writable) is written once, in the macro crate, which
+// `#[hook("...")]` resolves names against; `__for_each_hook!` hands its rows to
+// `define_hook_types!` below as `(family, Marker, "name", Payload, Patch)`. A proc macro is the
+// one way both crates read the same rows without a third crate: a proc-macro crate cannot
+// depend on the runtime, and `include!` of a file outside a crate's folder breaks its
+// published package.
 macro_rules! define_hook_types {
-    ($(($marker:ident, $name:literal, $payload:ident, $patch:ident)),* $(,)?) => {
+    ($(($family:ident, $marker:ident, $name:literal, $payload:ident, $patch:ident)),* $(,)?) => {
+        /// Number of hook types (at most 32: [`HookMask`] is a `u32`).
+        pub const HOOK_COUNT: usize = [$($name),*].len();
+
         /// The run-time name of a hook point.
         ///
         /// ```
@@ -89,7 +59,7 @@ macro_rules! define_hook_types {
         #[repr(u8)]
         pub enum HookType {
             $(
-                #[doc = concat!("`", $name, "`")]
+                #[doc = concat!("`", $name, "` (", stringify!($family), " family)")]
                 $marker,
             )*
         }
@@ -136,8 +106,9 @@ macro_rules! define_hook_types {
 
         $(
             #[doc = concat!(
-                "Marker type of the `", $name, "` hook: payload [`", stringify!($payload),
-                "`], patch [`", stringify!($patch), "`]."
+                "Marker type of the `", $name, "` hook (", stringify!($family),
+                " family): payload [`", stringify!($payload), "`], patch [`",
+                stringify!($patch), "`]."
             )]
             #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
             pub struct $marker;
@@ -151,11 +122,8 @@ macro_rules! define_hook_types {
     };
 }
 
-/// Number of hook types (at most 32: [`HookMask`] is a `u32`).
-pub const HOOK_COUNT: usize = 27;
+mellea_macros::__for_each_hook!(define_hook_types);
 const _: () = assert!(HOOK_COUNT <= 32);
-
-for_each_hook!(define_hook_types);
 
 impl fmt::Display for HookType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -322,6 +290,9 @@ macro_rules! patch {
         }
     ) => {
         $(#[$meta])*
+        ///
+        /// Each field is an `Option`: `Some` replaces the payload's field, `None` leaves it as it
+        /// is.
         #[derive(Clone, Debug, Default)]
         #[non_exhaustive]
         pub struct $name {

@@ -17,7 +17,7 @@ payload! {
 }
 
 patch! {
-    /// Writable fields of `session_pre_init`: `model_id`, `model_options`.
+    /// Writable fields of `session_pre_init`.
     pub struct SessionPreInitPatch for SessionPreInitPayload {
         /// New model id.
         model_id: String, with with_model_id,

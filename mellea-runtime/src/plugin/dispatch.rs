@@ -287,12 +287,7 @@ fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<Plugin
 }
 
 fn blocked<H: Hook>(adapter: &Adapter, violation: Violation) -> PluginViolation {
-    PluginViolation::new(
-        H::TYPE,
-        violation.reason,
-        violation.code,
-        adapter.name.clone(),
-    )
+    PluginViolation::blocked(H::TYPE, adapter.name.clone(), violation)
 }
 
 fn suppress_block<H: Hook>(adapter: &Adapter, violation: &Violation) {
