@@ -12,12 +12,16 @@
 //! [`BatchOutput`] or a [`ChunkStream`] of [`StreamChunk`]s.
 
 mod backend;
+mod detached;
 mod error_info;
 mod info;
+mod kind;
+mod live;
 mod output;
 mod parent;
 mod request;
 mod scope;
+mod snapshot;
 mod span;
 mod stream;
 
@@ -27,7 +31,10 @@ pub use error_info::{ClassifyError, describe};
 pub use info::GenerationInfo;
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
-pub use scope::{BackendSnapshot, Generation, GenerationKind, live_generations};
+pub use kind::GenerationKind;
+pub use live::live_generations;
+pub use scope::Generation;
+pub use snapshot::BackendSnapshot;
 pub(crate) use span::GenerationSpanId;
 pub use span::with_generation_span;
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

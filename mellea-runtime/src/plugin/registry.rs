@@ -125,6 +125,8 @@ pub(crate) struct Shared {
     /// `(registry name, id)` of handlers to remove.
     pending_disable: Mutex<Vec<(String, u64)>>,
     has_pending: AtomicBool,
+    /// Whether handlers' own error and panic messages are logged (at DEBUG).
+    log_handler_messages: AtomicBool,
 }
 
 /// One registered handler.
@@ -158,6 +160,11 @@ impl Adapter {
     pub(crate) fn count(&self, counter: fn(&Counters) -> &AtomicU64) {
         counter(&self.counters).fetch_add(1, Ordering::Relaxed);
         counter(&self.shared.counters).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the registry logs handlers' own error and panic messages.
+    pub(crate) fn logs_handler_messages(&self) -> bool {
+        self.shared.log_handler_messages.load(Ordering::Relaxed)
     }
 
     pub(crate) fn is_disabled(&self) -> bool {
@@ -576,6 +583,19 @@ impl PluginRegistry {
             NO_TIMEOUT => None,
             nanos => Some(Duration::from_nanos(nanos)),
         }
+    }
+
+    /// Logs the handlers' own error and panic messages at DEBUG (off by default).
+    ///
+    /// A failing handler is always reported with a WARN naming the plugin, the hook and what
+    /// happened (returned an error, panicked, timed out). Its own words stay out of it: an
+    /// error's text or a panic message may quote the prompt or the completion, which logs must
+    /// not carry unless someone asked for content. Turn this on while debugging a plugin; each
+    /// failure then also logs, at DEBUG, the message it failed with.
+    pub fn set_log_handler_messages(&self, on: bool) {
+        self.shared()
+            .log_handler_messages
+            .store(on, Ordering::Relaxed);
     }
 
     /// Failure counters of every handler so far (also of handlers since unregistered).
