@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
-use super::registry::Adapter;
+use super::adapter::Adapter;
 use super::run::{Failure, Outcome, run_handler};
 use super::{
     BoxFuture, HookAction, HookContext, OnError, PluginMode, PluginRegistry, StateMap, Violation,

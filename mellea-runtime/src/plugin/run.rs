@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::registry::Adapter;
+use super::adapter::Adapter;
 use super::{HookAction, HookContext, HookResult};
 use crate::HandlerFailure;
 use crate::hooks::Hook;

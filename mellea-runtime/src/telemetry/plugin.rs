@@ -15,7 +15,8 @@ use serde_json::Value as Json;
 
 use super::attributes::{
     self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, model_option_attributes,
-    request_attributes, response_attributes, span_name, usage_attributes,
+    push_request_attributes, push_response_attributes, push_usage_attributes, span_name,
+    usage_attributes,
 };
 use super::{backend_tracer, semconv};
 use crate::generation::GenerationSpanId;
@@ -29,6 +30,14 @@ use crate::hooks::{
 use crate::plugin::{
     BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
 };
+
+/// Attributes a span gets at creation in the common case (operation, provider, model,
+/// server address and port, stream, tool calls, component type, context size, conversation
+/// id, a few sampling parameters).
+const START_ATTRIBUTES: usize = 16;
+/// Attributes a successful chat span gets at its end (response model, id, finish reasons,
+/// time to first chunk, six usage counters).
+const END_ATTRIBUTES: usize = 10;
 
 /// Distinguishes plugin instances, so two tracing plugins that both see one generation (say a
 /// process-wide one and a session-scoped one) each find their own span.
@@ -168,10 +177,12 @@ impl BackendTracingPlugin {
         };
         let backend = generation.backend();
         let model = non_empty(Some(backend.model_id.as_str()));
-        let provider = non_empty(Some(&backend.provider));
+        let provider = attributes::provider_value(&backend.provider);
         let remote = backend.remote;
 
-        let mut attributes = request_attributes(request.operation, model, provider);
+        // Sized for everything a span usually gets at creation, so the vector never regrows.
+        let mut attributes = Vec::with_capacity(START_ATTRIBUTES);
+        push_request_attributes(&mut attributes, request.operation, model, provider);
         if let Some(address) = &backend.server_address {
             attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
         }
@@ -270,8 +281,10 @@ impl BackendTracingPlugin {
             let span = open.cx.span();
             match output {
                 Success::Chat(Some(view)) => {
-                    span.set_attributes(response_attributes(view));
-                    span.set_attributes(usage_attributes(view.usage.as_ref()));
+                    let mut attributes = Vec::with_capacity(END_ATTRIBUTES);
+                    push_response_attributes(&mut attributes, view);
+                    push_usage_attributes(&mut attributes, view.usage.as_ref());
+                    span.set_attributes(attributes);
                     if self.capture_content
                         && let Some(messages) = attributes::output_messages(view)
                     {
