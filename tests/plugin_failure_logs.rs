@@ -89,9 +89,16 @@ async fn a_failing_handler_is_warned_about_once_without_its_message() {
             assert_eq!(outcome.is_err(), on_error == OnError::Fail, "{what}");
 
             let warnings = events.at(Level::WARN);
-            assert_eq!(warnings.len(), 1, "{what}: one failure, one WARN: {warnings:?}");
+            assert_eq!(
+                warnings.len(),
+                1,
+                "{what}: one failure, one WARN: {warnings:?}"
+            );
             let warning = &warnings[0];
-            assert!(warning.contains("leaky"), "{what}: names the handler: {warning}");
+            assert!(
+                warning.contains("leaky"),
+                "{what}: names the handler: {warning}"
+            );
             assert!(
                 warning.contains("session_pre_init"),
                 "{what}: names the hook: {warning}"
@@ -100,7 +107,10 @@ async fn a_failing_handler_is_warned_about_once_without_its_message() {
                 Failing::Error => "returned an error",
                 Failing::Panic => "panicked",
             };
-            assert!(warning.contains(class), "{what}: says what happened: {warning}");
+            assert!(
+                warning.contains(class),
+                "{what}: says what happened: {warning}"
+            );
             let everything = format!("{:?}", events.0.lock().unwrap());
             assert!(
                 !everything.contains(CANARY),

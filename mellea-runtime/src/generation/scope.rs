@@ -88,7 +88,8 @@ impl Generation {
         remote: Option<bool>,
     ) -> Generation {
         let (parent, session) = parent::capture();
-        let info = GenerationInfo::begin(kind, backend.into_info(provider, remote), parent, session);
+        let info =
+            GenerationInfo::begin(kind, backend.into_info(provider, remote), parent, session);
         Generation {
             live: Some(Live::new(info)),
             pending: None,

@@ -59,7 +59,11 @@ impl BackendSnapshot {
 
     /// The backend's identity under `provider`, remote as `remote` says (else when it has a
     /// server): the shared one when it already says so, else a copy that is remembered.
-    pub(crate) fn into_info(self, provider: &'static str, remote: Option<bool>) -> Arc<BackendInfo> {
+    pub(crate) fn into_info(
+        self,
+        provider: &'static str,
+        remote: Option<bool>,
+    ) -> Arc<BackendInfo> {
         let mut info = self.0;
         let remote = remote.unwrap_or(info.server_address.is_some());
         if info.provider != provider || info.remote != remote {
@@ -130,7 +134,10 @@ mod tests {
         let c = BackendSnapshot::of(&Named("snapshot-a", None)).into_info("q", Some(true));
         let d = BackendSnapshot::of(&Named("snapshot-b", None)).into_info("p", None);
         assert!(!a.remote && a.server_address.is_none());
-        assert_eq!((b.server_address.as_deref(), b.server_port), (Some("h"), Some(2)));
+        assert_eq!(
+            (b.server_address.as_deref(), b.server_port),
+            (Some("h"), Some(2))
+        );
         assert!(b.remote);
         assert_eq!((&*c.provider, c.remote), ("q", true));
         assert_eq!(d.model_id, "snapshot-b");

@@ -114,4 +114,3 @@ impl fmt::Debug for Adapter {
             .finish()
     }
 }
-

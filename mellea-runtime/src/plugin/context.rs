@@ -369,7 +369,10 @@ impl fmt::Debug for HookContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookContext")
             .field("backend", &self.shared().and_then(|s| s.backend.as_ref()))
-            .field("session_id", &self.shared().and_then(|s| s.session_id.as_ref()))
+            .field(
+                "session_id",
+                &self.shared().and_then(|s| s.session_id.as_ref()),
+            )
             .field("generation", &self.generation)
             .field("state", &*self.lock_state())
             .finish()

@@ -87,4 +87,3 @@ impl FromStr for PluginMode {
 
 /// Priority of handlers that set none; lower runs first.
 pub const DEFAULT_PRIORITY: i32 = 50;
-

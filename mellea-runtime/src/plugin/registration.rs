@@ -189,4 +189,3 @@ impl fmt::Debug for PluginScope<'_> {
             .finish()
     }
 }
-

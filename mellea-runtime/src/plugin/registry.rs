@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
+use super::Registrable;
 use super::adapter::{Adapter, Owner, Scope, Shared};
 use super::plan::{PlannedHandler, expand_leaf, leaves};
 use super::registration::{OwnerStats, PluginScope, Registration, UnregisterTarget};
 use super::state::{OwnerEntry, State};
 use super::stats::{Counters, PluginStats};
 use super::table::HookTable;
-use super::Registrable;
 use crate::error::RegistrationError;
 use crate::hooks::{HOOK_COUNT, HookMask, HookType};
 
@@ -428,4 +428,3 @@ impl PluginRegistry {
         }
     }
 }
-

@@ -58,7 +58,12 @@ impl State {
     }
 
     /// Removes the handler registered as `name` if `owner` owns it.
-    pub(super) fn remove_owned(&mut self, name: &str, owner: &Owner, touched: &mut [bool; HOOK_COUNT]) {
+    pub(super) fn remove_owned(
+        &mut self,
+        name: &str,
+        owner: &Owner,
+        touched: &mut [bool; HOOK_COUNT],
+    ) {
         if let Some(adapter) = self
             .by_name
             .get(name)
@@ -69,4 +74,3 @@ impl State {
         }
     }
 }
-

@@ -63,4 +63,3 @@ impl std::ops::AddAssign for PluginStats {
         self.disabled_handlers += other.disabled_handlers;
     }
 }
-

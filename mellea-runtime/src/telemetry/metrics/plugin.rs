@@ -163,7 +163,11 @@ fn seconds(ms: f64) -> f64 {
 /// the generation's backend, shared through the hook context. One vector, sized for the
 /// labels the recorders add (error type and category, or token type), so it never regrows; a
 /// provider declared by `#[backend(provider = ...)]` is a static string and is not copied.
-fn labels(ctx: &HookContext, operation: &'static str, response_model: Option<&str>) -> Vec<KeyValue> {
+fn labels(
+    ctx: &HookContext,
+    operation: &'static str,
+    response_model: Option<&str>,
+) -> Vec<KeyValue> {
     let backend = ctx.backend();
     let model = ctx.model().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN);
     let provider = backend
@@ -288,7 +292,13 @@ impl BackendMetricsPlugin {
 
     fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
         let labels = labels(ctx, semconv::OPERATION_TEXT_COMPLETION, None);
-        self.record_success(labels, priced_model(ctx), p.usage.as_ref(), p.latency_ms, None);
+        self.record_success(
+            labels,
+            priced_model(ctx),
+            p.usage.as_ref(),
+            p.latency_ms,
+            None,
+        );
     }
 
     fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
