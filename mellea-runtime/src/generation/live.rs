@@ -68,9 +68,12 @@ impl Live {
         HookContext::for_generation(&self.info)
     }
 
-    fn stamp<P: Payload>(&self, mut payload: P) -> P {
-        payload.base_mut().session_id = self.info.session_id().map(str::to_owned);
-        payload
+    /// Stamps the generation's session on a payload (in place: payloads are large, and every
+    /// move is a copy).
+    fn stamp<P: Payload>(&self, payload: &mut P) {
+        if let Some(session) = self.info.session_id() {
+            payload.base_mut().session_id = Some(session.to_owned());
+        }
     }
 
     /// Fires `generation_pre_call` with the request's fields (the options and the prompt are
@@ -89,7 +92,7 @@ impl Live {
             return Ok(());
         }
         let prompt = self.prompt.take();
-        let payload = self.stamp(GenerationPreCallPayload {
+        let mut payload = GenerationPreCallPayload {
             action: request.action(),
             context: request.context(),
             model_options: request.lend_model_options(),
@@ -98,7 +101,8 @@ impl Live {
             prompt,
             stream: streamed || request.stream(),
             ..Default::default()
-        });
+        };
+        self.stamp(&mut payload);
         let dispatched = global()
             .dispatch_in_place::<GenerationPreCall>(payload, self.dispatch_ctx())
             .await?;
@@ -116,14 +120,15 @@ impl Live {
         if !has_listeners(HookType::GenerationBatchPreCall) {
             return Ok(());
         }
-        let payload = self.stamp(GenerationBatchPreCallPayload {
+        let mut payload = GenerationBatchPreCallPayload {
             actions: request.actions(),
             model_options: request.model_options().clone(),
             format: request.format().cloned(),
             tool_calls: request.tool_calls(),
             num_actions: request.num_actions() as u64,
             ..Default::default()
-        });
+        };
+        self.stamp(&mut payload);
         let dispatched = global()
             .dispatch_in_place::<GenerationBatchPreCall>(payload, self.dispatch_ctx())
             .await?;
@@ -134,8 +139,8 @@ impl Live {
 
     /// Dispatches an end-of-generation hook. A block there has nothing left to stop, so it is
     /// logged and otherwise ignored.
-    async fn dispatch_final<H: Hook>(&self, payload: H::Payload) {
-        let payload = self.stamp(payload);
+    async fn dispatch_final<H: Hook>(&self, mut payload: H::Payload) {
+        self.stamp(&mut payload);
         if let Err(violation) = global()
             .dispatch_in_place::<H>(payload, self.dispatch_ctx())
             .await
@@ -219,11 +224,12 @@ impl Live {
 
     /// A `generation_event` firing (e.g. `chunk_processed`).
     pub(super) fn event(&self, event_name: &str, data: JsonMap) -> BoxFuture<'static, ()> {
-        let payload = self.stamp(GenerationEventPayload {
+        let mut payload = GenerationEventPayload {
             event_name: event_name.to_owned(),
             data,
             ..Default::default()
-        });
+        };
+        self.stamp(&mut payload);
         let ctx = self.dispatch_ctx();
         Box::pin(async move {
             if let Err(violation) = global()

