@@ -12,7 +12,7 @@ pub use crate::generation::scope::Generation;
 // What the items below are written with; expansions do not name these.
 use crate::error::PluginViolation;
 use crate::generation::BackendIdentity;
-use crate::generation::scope::BackendSnapshot;
+use crate::generation::snapshot::BackendSnapshot;
 use crate::hooks::NoPatch;
 use crate::plugin::{HookContext, HookResult};
 

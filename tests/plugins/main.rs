@@ -5,6 +5,7 @@
 mod support;
 
 mod examples;
+mod failure_logs;
 mod hook_table;
 mod macro_modes;
 mod modes;

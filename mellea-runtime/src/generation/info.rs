@@ -28,7 +28,8 @@ pub struct GenerationInfo {
     /// Formatted in place: reading the id never allocates.
     id: [u8; ID_LEN],
     kind: GenerationKind,
-    backend: BackendInfo,
+    /// Shared with other generations of the same backend (see `BackendSnapshot`).
+    backend: Arc<BackendInfo>,
     session: Option<Arc<str>>,
     started: Instant,
     /// The caller's OpenTelemetry context, captured when the generation began.
@@ -48,7 +49,7 @@ impl GenerationInfo {
     /// generation hooks by hand (handing it to
     /// [`HookContext::with_generation`](crate::plugin::HookContext::with_generation)).
     pub fn new(kind: GenerationKind, backend: BackendInfo) -> Self {
-        Self::begin(kind, backend, Context::current(), None)
+        Self::begin(kind, Arc::new(backend), Context::current(), None)
     }
 
     /// Puts the generation in `session`.
@@ -60,7 +61,7 @@ impl GenerationInfo {
 
     pub(crate) fn begin(
         kind: GenerationKind,
-        backend: BackendInfo,
+        backend: Arc<BackendInfo>,
         parent: Context,
         session: Option<Arc<str>>,
     ) -> Self {
@@ -125,14 +126,18 @@ impl GenerationInfo {
     }
 
     fn lock_body(&self) -> MutexGuard<'_, Option<Context>> {
-        // A handler that panicked while holding the lock leaves a value that is still usable.
-        self.body.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.body)
     }
 
     /// Per-call state of plugins, dropped with the generation.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked while holding the lock leaves a value that is still usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl fmt::Debug for GenerationInfo {

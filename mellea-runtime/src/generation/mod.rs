@@ -12,12 +12,16 @@
 //! [`BatchOutput`] or a [`ChunkStream`] of [`StreamChunk`]s.
 
 mod backend;
+mod detached;
 mod error_info;
 mod info;
+mod kind;
+mod live;
 mod output;
 mod parent;
 mod request;
 pub(crate) mod scope;
+pub(crate) mod snapshot;
 mod span;
 mod stream;
 
@@ -25,12 +29,14 @@ pub use crate::hooks::{Message, Prompt};
 pub use backend::{BackendIdentity, ServerAddress};
 pub use error_info::{ClassifyError, describe};
 pub use info::GenerationInfo;
+pub use kind::GenerationKind;
+pub use live::live_generations;
 pub use output::{BatchOutput, ChunkStream, StreamChunk};
 pub use request::{BatchGenerationRequest, BatchRequest, ChatRequest, GenerationRequest};
 // `Generation` and `BackendSnapshot` are what `#[backend]` expansions drive: reachable through
 // `__private` only.
 pub(crate) use scope::Generation;
-pub use scope::{GenerationKind, live_generations};
+pub(crate) use snapshot::BackendSnapshot;
 pub(crate) use span::GenerationSpanId;
 pub use span::with_generation_span;
 pub use stream::{CHUNK_EVENTS_ENV, chunk_events_flag};

@@ -1,220 +1,24 @@
-//! The per-call scope `#[generation_hook]` expansions drive: id, timing, hook firings, and the
-//! drop guard that ends every begun generation exactly once.
+//! The per-call scope `#[generation_hook]` expansions drive: begin, pre-call, run the body,
+//! and end with exactly one terminal hook.
 
 use std::any::Any;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 
+use super::live::Live;
 use super::{
-    BackendIdentity, BatchOutput, BatchRequest, ChatRequest, ChunkStream, GenerationInfo,
-    StreamChunk, parent,
+    BackendIdentity, BackendSnapshot, BatchOutput, BatchRequest, ChatRequest, ChunkStream,
+    GenerationInfo, GenerationKind, StreamChunk, parent,
 };
 use crate::error::PluginViolation;
-use crate::hooks::{
-    ErrorInfo, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
-    GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
-    GenerationError, GenerationErrorPayload, GenerationEvent, GenerationEventPayload,
-    GenerationOutput, GenerationPostCall, GenerationPostCallPayload, GenerationPreCall,
-    GenerationPreCallPayload, Hook, HookMask, HookType, JsonMap, OutputView, Payload, Prompt,
-    Usage,
-};
-use crate::plugin::{BackendInfo, BoxFuture, HookContext, global, has_any_listener, has_listeners};
-
-/// Generations begun and not yet ended (their terminal hook has not finished).
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// Number of generations that have begun and not yet ended.
-///
-/// A generation is counted from the moment it begins (only when some plugin listens to its
-/// hooks) until its post-call or error hook has finished, however it ended: returned, failed,
-/// panicked or was dropped. Zero when nothing is in flight, so tests and soak runs use it to
-/// prove that no per-call state leaks.
-pub fn live_generations() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// Counts one live generation while it exists.
-struct LiveToken;
-
-impl LiveToken {
-    fn new() -> Self {
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        LiveToken
-    }
-}
-
-impl Drop for LiveToken {
-    fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Which path a generation takes: its hooks and its GenAI operation name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GenerationKind {
-    /// One chat completion (also streamed): `generation_pre_call` / `_post_call` / `_error`.
-    Chat,
-    /// Several prompts in one call: `generation_batch_pre_call` / `_post_call` / `_error`.
-    Batch,
-}
-
-impl GenerationKind {
-    /// The hooks a generation of this kind fires.
-    pub const fn hooks(self) -> HookMask {
-        match self {
-            GenerationKind::Chat => HookMask::CHAT_GENERATION,
-            GenerationKind::Batch => HookMask::BATCH_GENERATION,
-        }
-    }
-
-    /// The GenAI operation name: `"chat"` or `"text_completion"`.
-    pub const fn operation_name(self) -> &'static str {
-        match self {
-            GenerationKind::Chat => "chat",
-            GenerationKind::Batch => "text_completion",
-        }
-    }
-}
-
-/// Everything a begun generation knows; moved into the future that fires its terminal hook,
-/// and dropped (with the plugins' per-call state) when that hook has run.
-struct Live {
-    /// Shared with every hook the generation fires, through `hook_ctx`.
-    info: Arc<GenerationInfo>,
-    hook_ctx: HookContext,
-    prompt: Option<Prompt>,
-    _counted: LiveToken,
-}
-
-impl Live {
-    /// A fresh context for one dispatch: the generation's backend, session and extensions,
-    /// with its own state map.
-    fn dispatch_ctx(&self) -> HookContext {
-        self.hook_ctx.child(&self.hook_ctx.shared_state())
-    }
-
-    fn stamp<P: Payload>(&self, mut payload: P) -> P {
-        payload.base_mut().session_id = self.info.session_id().map(str::to_owned);
-        payload
-    }
-
-    /// Dispatches an end-of-generation hook. A block there has nothing left to stop, so it is
-    /// logged and otherwise ignored.
-    async fn dispatch_final<H: Hook>(&self, payload: H::Payload) {
-        let payload = self.stamp(payload);
-        if let Err(violation) = global()
-            .dispatch_in_place::<H>(payload, self.dispatch_ctx())
-            .await
-        {
-            tracing::warn!(
-                hook = %H::TYPE, plugin = %violation.plugin_name,
-                "{violation}; a generation that has already ended cannot be blocked, ignored"
-            );
-        }
-    }
-
-    fn latency_ms(&self) -> f64 {
-        self.info.started().elapsed().as_secs_f64() * 1000.0
-    }
-
-    /// Post-call with `view` (built only when someone listens), or nothing to fire.
-    fn succeed(mut self: Box<Self>, view: Option<OutputView>) -> Option<BoxFuture<'static, ()>> {
-        let payload = GenerationPostCallPayload {
-            prompt: self.prompt.take(),
-            model_output: Some(view?),
-            latency_ms: self.latency_ms(),
-            ..Default::default()
-        };
-        Some(Box::pin(async move {
-            self.dispatch_final::<GenerationPostCall>(payload).await;
-        }))
-    }
-
-    /// Batch post-call with the outputs (read only when someone listens), or nothing to fire.
-    fn succeed_batch(
-        self: Box<Self>,
-        outputs: Option<(Vec<OutputView>, Option<Usage>)>,
-    ) -> Option<BoxFuture<'static, ()>> {
-        let (views, usage) = outputs?;
-        let payload = GenerationBatchPostCallPayload {
-            model_outputs: views,
-            usage,
-            latency_ms: self.latency_ms(),
-            ..Default::default()
-        };
-        Some(Box::pin(async move {
-            self.dispatch_final::<GenerationBatchPostCall>(payload)
-                .await;
-        }))
-    }
-
-    /// The error hook of the generation's kind, or nothing to fire when nobody listens.
-    fn fail(
-        self: Box<Self>,
-        error: ErrorInfo,
-        partial: Option<OutputView>,
-    ) -> Option<BoxFuture<'static, ()>> {
-        let latency_ms = self.latency_ms();
-        match self.info.kind() {
-            GenerationKind::Chat => {
-                if !has_listeners(HookType::GenerationError) {
-                    return None;
-                }
-                let payload = GenerationErrorPayload {
-                    exception: error,
-                    model_output: partial,
-                    latency_ms,
-                    ..Default::default()
-                };
-                Some(Box::pin(async move {
-                    self.dispatch_final::<GenerationError>(payload).await;
-                }))
-            }
-            GenerationKind::Batch => {
-                if !has_listeners(HookType::GenerationBatchError) {
-                    return None;
-                }
-                let payload = GenerationBatchErrorPayload {
-                    exception: error,
-                    latency_ms,
-                    ..Default::default()
-                };
-                Some(Box::pin(async move {
-                    self.dispatch_final::<GenerationBatchError>(payload).await;
-                }))
-            }
-        }
-    }
-}
-
-/// What a generation needs to know of its backend, taken when the call is made (the backend
-/// itself stays with the body).
-#[derive(Clone, Debug)]
-pub struct BackendSnapshot {
-    model_id: String,
-    server: Option<(String, u16)>,
-}
-
-impl BackendSnapshot {
-    /// The identity of `backend`, owned.
-    pub fn of<B: BackendIdentity + ?Sized>(backend: &B) -> Self {
-        Self {
-            model_id: backend.model_id().to_owned(),
-            server: backend
-                .server()
-                .map(|server| (server.host.to_owned(), server.port)),
-        }
-    }
-}
+use crate::hooks::{ErrorInfo, GenerationOutput, HookType, JsonMap, OutputView};
+use crate::plugin::{BoxFuture, has_any_listener, has_listeners};
 
 /// One begun generation: the scope a `#[generation_hook]` expansion drives.
 ///
@@ -225,15 +29,15 @@ impl BackendSnapshot {
 /// resumes), and — from its `Drop` — when the generation's future is dropped before it
 /// finished (`error_type = "cancelled"`).
 ///
-/// Plugins keep per-call state in the generation's [`Extensions`](crate::plugin::Extensions) (reached through
-/// [`HookContext::extensions`]); it is dropped with the generation, so it cannot leak.
+/// Plugins keep per-call state in the generation's [`Extensions`](crate::plugin::Extensions)
+/// (reached through [`HookContext::extensions`](crate::plugin::HookContext::extensions)); it
+/// is dropped with the generation, so it cannot leak.
 #[must_use = "a generation ends when it is dropped; drive it through pre-call, run and finish"]
 pub struct Generation {
-    /// Boxed so that `Option<Generation>` — what every instrumented method holds, listened to
-    /// or not — stays three words.
-    live: Option<Box<Live>>,
+    /// `None` once the generation has ended (its terminal hook is firing or has fired).
+    pub(super) live: Option<Live>,
     /// A hook firing in progress: a chunk event, or the terminal hook once `live` is taken.
-    pending: Option<BoxFuture<'static, ()>>,
+    pub(super) pending: Option<BoxFuture<'static, ()>>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -283,23 +87,11 @@ impl Generation {
         provider: &'static str,
         remote: Option<bool>,
     ) -> Generation {
-        let mut info = BackendInfo::new(provider, backend.model_id);
-        if let Some((host, port)) = backend.server {
-            info = info.with_server(host, port);
-        }
-        if let Some(remote) = remote {
-            info.remote = remote;
-        }
         let (parent, session) = parent::capture();
-        let info = Arc::new(GenerationInfo::begin(kind, info, parent, session));
-        let hook_ctx = HookContext::new().with_generation(info.clone());
+        let info =
+            GenerationInfo::begin(kind, backend.into_info(provider, remote), parent, session);
         Generation {
-            live: Some(Box::new(Live {
-                info,
-                hook_ctx,
-                prompt: None,
-                _counted: LiveToken::new(),
-            })),
+            live: Some(Live::new(info)),
             pending: None,
         }
     }
@@ -351,35 +143,7 @@ impl Generation {
         let Some(live) = &mut self.live else {
             return Ok(());
         };
-        let wants_prompt = has_listeners(HookType::GenerationPostCall)
-            || has_listeners(HookType::GenerationPreCall);
-        if wants_prompt {
-            live.prompt = request.prompt();
-        }
-        if !has_listeners(HookType::GenerationPreCall) {
-            return Ok(());
-        }
-        // The options and the prompt are lent to the payload and taken back from the
-        // dispatched payload, so the common case copies neither.
-        let prompt = live.prompt.take();
-        let payload = live.stamp(GenerationPreCallPayload {
-            action: request.action(),
-            context: request.context(),
-            model_options: request.lend_model_options(),
-            format: request.format().cloned(),
-            tool_calls: request.tool_calls(),
-            prompt,
-            stream: streamed || request.stream(),
-            ..Default::default()
-        });
-        let outcome = global()
-            .dispatch_in_place::<GenerationPreCall>(payload, live.dispatch_ctx())
-            .await;
-        let outcome = outcome.map(|d| {
-            let p = d.payload;
-            live.prompt = p.prompt;
-            request.apply_patch(p.model_options, p.format, p.tool_calls);
-        });
+        let outcome = live.chat_pre_call(request, streamed).await;
         self.after_pre_call(outcome).await
     }
 
@@ -392,25 +156,8 @@ impl Generation {
         let Some(live) = &mut self.live else {
             return Ok(());
         };
-        if !has_listeners(HookType::GenerationBatchPreCall) {
-            return Ok(());
-        }
-        let payload = live.stamp(GenerationBatchPreCallPayload {
-            actions: request.actions(),
-            model_options: request.model_options().clone(),
-            format: request.format().cloned(),
-            tool_calls: request.tool_calls(),
-            num_actions: request.num_actions() as u64,
-            ..Default::default()
-        });
-        let outcome = global()
-            .dispatch_in_place::<GenerationBatchPreCall>(payload, live.dispatch_ctx())
-            .await;
-        self.after_pre_call(outcome.map(|d| {
-            let p = d.payload;
-            request.apply_patch(p.model_options, p.format, p.tool_calls);
-        }))
-        .await
+        let outcome = live.batch_pre_call(request).await;
+        self.after_pre_call(outcome).await
     }
 
     async fn after_pre_call(
@@ -521,74 +268,57 @@ impl Generation {
         self.terminate(|live| live.fail(error, None)).await;
     }
 
-    /// Starts the terminal hook firing and waits for it. Does nothing if the generation has
-    /// already ended, so no path can end it twice. If this future is dropped midway, the
-    /// generation's `Drop` completes the firing.
-    async fn terminate(&mut self, fire: impl FnOnce(Box<Live>) -> Option<BoxFuture<'static, ()>>) {
+    /// Fires the terminal hook and waits for it. Does nothing if the generation has already
+    /// ended, so no path can end it twice. If this future is dropped midway, the generation's
+    /// `Drop` completes the firing.
+    async fn terminate(&mut self, fire: impl FnOnce(Live) -> Option<BoxFuture<'static, ()>>) {
         poll_fn(|cx| self.poll_pending(cx)).await;
-        if self.begin_terminal(fire) {
+        if self.fire_terminal(fire) {
             poll_fn(|cx| self.poll_pending(cx)).await;
         }
     }
 
-    /// Hands the generation to its terminal hook firing, which runs when
+    /// Ends the generation: hands it to its terminal hook firing, which runs when
     /// [`poll_pending`](Self::poll_pending) is driven. `false` if it had already ended.
-    fn begin_terminal(
-        &mut self,
-        fire: impl FnOnce(Box<Live>) -> Option<BoxFuture<'static, ()>>,
-    ) -> bool {
+    fn fire_terminal(&mut self, fire: impl FnOnce(Live) -> Option<BoxFuture<'static, ()>>) -> bool {
         let Some(live) = self.live.take() else {
             return false;
         };
         // Nobody listens to the terminal hook: the scope (and plugins' state) just ends here.
-        let Some(terminal) = fire(live) else {
-            return true;
-        };
-        self.pending = Some(match self.pending.take() {
-            Some(earlier) => Box::pin(async move {
-                earlier.await;
-                terminal.await;
-            }),
-            None => terminal,
-        });
+        if let Some(terminal) = fire(live) {
+            self.queue(terminal);
+        }
         true
     }
 
-    /// Ends the generation with an error carrying what was produced so far.
-    pub(crate) fn begin_failure(&mut self, error: ErrorInfo, partial: Option<OutputView>) -> bool {
-        self.begin_terminal(|live| live.fail(error, partial))
-    }
-
-    /// Ends a streamed generation successfully with the accumulated view.
-    pub(crate) fn begin_success(&mut self, view: OutputView) -> bool {
-        let view = has_listeners(HookType::GenerationPostCall).then_some(view);
-        self.begin_terminal(|live| live.succeed(view))
-    }
-
-    /// Fires a `generation_event` (e.g. `chunk_processed`) while the generation is live.
-    pub(crate) fn begin_event(&mut self, event_name: &str, data: JsonMap) {
-        let Some(live) = &self.live else { return };
-        let payload = live.stamp(GenerationEventPayload {
-            event_name: event_name.to_owned(),
-            data,
-            ..Default::default()
-        });
-        let ctx = live.dispatch_ctx();
-        let event: BoxFuture<'static, ()> = Box::pin(async move {
-            if let Err(violation) = global()
-                .dispatch_in_place::<GenerationEvent>(payload, ctx)
-                .await
-            {
-                tracing::warn!("{violation}; events cannot be blocked, ignored");
-            }
-        });
+    /// Runs `firing` after the one in progress, if any.
+    fn queue(&mut self, firing: BoxFuture<'static, ()>) {
         self.pending = Some(match self.pending.take() {
             Some(earlier) => Box::pin(async move {
                 earlier.await;
-                event.await;
+                firing.await;
             }),
-            None => event,
+            None => firing,
         });
+    }
+
+    /// Ends the generation with an error carrying what was produced so far: queues the error
+    /// hook's firing (driven by [`poll_pending`](Self::poll_pending) or the `Drop`).
+    pub(crate) fn fire_failure(&mut self, error: ErrorInfo, partial: Option<OutputView>) -> bool {
+        self.fire_terminal(|live| live.fail(error, partial))
+    }
+
+    /// Ends a streamed generation successfully with the accumulated view: queues post-call.
+    pub(crate) fn fire_success(&mut self, view: OutputView) -> bool {
+        let view = has_listeners(HookType::GenerationPostCall).then_some(view);
+        self.fire_terminal(|live| live.succeed(view))
+    }
+
+    /// Queues a `generation_event` (e.g. `chunk_processed`) while the generation is live.
+    pub(crate) fn fire_event(&mut self, event_name: &str, data: JsonMap) {
+        let Some(live) = &self.live else { return };
+        let event = live.event(event_name, data);
+        self.queue(event);
     }
 
     /// Drives the hook firing in progress, if any.
@@ -600,65 +330,6 @@ impl Generation {
             self.pending = None;
         }
         Poll::Ready(())
-    }
-}
-
-impl Drop for Generation {
-    fn drop(&mut self) {
-        // Dropped before it ended: the caller stopped waiting (timeout, `select!`, abort).
-        if self.live.is_some() {
-            self.begin_failure(ErrorInfo::cancelled(), None);
-        }
-        if let Some(pending) = self.pending.take() {
-            drive_detached(pending);
-        }
-    }
-}
-
-/// Finishes a hook firing from a destructor, where nothing can be awaited.
-///
-/// Polls it once inline — plugins that do not wait on anything (the tracing plugin, most
-/// recorders) finish right here, so the span ends the moment the generation is dropped — and
-/// hands the rest to the ambient tokio runtime. Without a runtime it is driven to completion
-/// on this thread. While the thread unwinds from a panic, running plugin code inline could
-/// abort the process, so the firing only ever goes to the runtime then.
-fn drive_detached(mut firing: BoxFuture<'static, ()>) {
-    let runtime = tokio::runtime::Handle::try_current().ok();
-    if std::thread::panicking() {
-        match runtime {
-            Some(runtime) => drop(runtime.spawn(firing)),
-            None => tracing::warn!(
-                "a generation was dropped while its thread unwinds from a panic, outside a tokio \
-                 runtime; its end hook cannot run safely and is skipped"
-            ),
-        }
-        return;
-    }
-    let mut cx = TaskContext::from_waker(Waker::noop());
-    if firing.as_mut().poll(&mut cx).is_ready() {
-        return;
-    }
-    match runtime {
-        Some(runtime) => drop(runtime.spawn(firing)),
-        None => block_on(firing),
-    }
-}
-
-/// Wakes a parked thread.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Drives a future to completion on this thread (outside any async runtime).
-fn block_on(mut future: BoxFuture<'static, ()>) {
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let mut cx = TaskContext::from_waker(&waker);
-    while future.as_mut().poll(&mut cx).is_pending() {
-        std::thread::park();
     }
 }
 

@@ -116,18 +116,18 @@ where
                         "time_since_last_chunk_ms".into(),
                         since_last.map_or(Value::Null, |d| (d.as_secs_f64() * 1000.0).into()),
                     );
-                    this.generation.begin_event("chunk_processed", data);
+                    this.generation.fire_event("chunk_processed", data);
                     this.held = Some(Some(Ok(chunk)));
                 }
                 Some(Err(error)) => {
                     let info = (this.describe)(&error);
                     this.generation
-                        .begin_failure(info, Some(this.accumulated.view()));
+                        .fire_failure(info, Some(this.accumulated.view()));
                     this.held = Some(Some(Err(error)));
                     this.ended = true;
                 }
                 None => {
-                    this.generation.begin_success(this.accumulated.view());
+                    this.generation.fire_success(this.accumulated.view());
                     this.ended = true;
                 }
             }
@@ -140,7 +140,7 @@ impl<S: Stream, D> Drop for InstrumentedStream<S, D> {
         if !self.ended {
             // Dropped before its end: the consumer stopped reading.
             self.generation
-                .begin_failure(ErrorInfo::cancelled(), Some(self.accumulated.view()));
+                .fire_failure(ErrorInfo::cancelled(), Some(self.accumulated.view()));
         }
     }
 }

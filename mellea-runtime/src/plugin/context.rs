@@ -151,15 +151,13 @@ impl fmt::Debug for Extensions {
     }
 }
 
-/// The part of a context that every handler of one dispatch shares.
+/// What a context says beyond its generation: set by code that fires hooks by hand. Shared by
+/// every handler of one dispatch.
 #[derive(Clone, Debug, Default)]
 struct Shared {
     backend: Option<BackendInfo>,
     session_id: Option<String>,
     extensions: Option<Arc<Extensions>>,
-    /// Set for the hooks of a generation: its backend, session and extensions are read from
-    /// here rather than copied into the fields above.
-    generation: Option<Arc<GenerationInfo>>,
 }
 
 /// Context of one dispatch: the backend and session it belongs to, the operation's
@@ -178,7 +176,11 @@ struct Shared {
 /// assert_eq!(ctx.get_state("backend_name"), Some("granite4".into()));
 /// ```
 pub struct HookContext {
-    shared: Arc<Shared>,
+    /// Set for the hooks of a generation: its backend, session and extensions are read from
+    /// there. Held apart from `shared` so that a generation's context costs no allocation.
+    generation: Option<Arc<GenerationInfo>>,
+    /// `None` until a `with_*` builder sets something: most contexts are a generation's.
+    shared: Option<Arc<Shared>>,
     /// Copy-on-write: handlers share one map until one of them writes.
     state: Mutex<Arc<StateMap>>,
 }
@@ -193,13 +195,27 @@ impl HookContext {
     /// A context with no backend, no session and empty state.
     pub fn new() -> Self {
         Self {
-            shared: Arc::new(Shared::default()),
+            generation: None,
+            shared: None,
+            state: Mutex::new(empty_state()),
+        }
+    }
+
+    /// A context for one dispatch of a generation's hook: no allocation.
+    pub(crate) fn for_generation(generation: &Arc<GenerationInfo>) -> Self {
+        Self {
+            generation: Some(Arc::clone(generation)),
+            shared: None,
             state: Mutex::new(empty_state()),
         }
     }
 
     fn shared_mut(&mut self) -> &mut Shared {
-        Arc::make_mut(&mut self.shared)
+        Arc::make_mut(self.shared.get_or_insert_with(Arc::default))
+    }
+
+    fn shared(&self) -> Option<&Shared> {
+        self.shared.as_deref()
     }
 
     /// Sets the backend. The state key `backend_name` then reads as its model id, as in the
@@ -235,7 +251,7 @@ impl HookContext {
     /// then the generation's (instrumented methods do this for every hook they fire).
     #[must_use]
     pub fn with_generation(mut self, generation: Arc<GenerationInfo>) -> Self {
-        self.shared_mut().generation = Some(generation);
+        self.generation = Some(generation);
         self
     }
 
@@ -256,25 +272,22 @@ impl HookContext {
 
     /// The backend this dispatch belongs to.
     pub fn backend(&self) -> Option<&BackendInfo> {
-        self.shared
-            .backend
-            .as_ref()
+        self.shared()
+            .and_then(|s| s.backend.as_ref())
             .or_else(|| self.generation().map(GenerationInfo::backend))
     }
 
     /// The session this dispatch belongs to.
     pub fn session_id(&self) -> Option<&str> {
-        self.shared
-            .session_id
-            .as_deref()
+        self.shared()
+            .and_then(|s| s.session_id.as_deref())
             .or_else(|| self.generation().and_then(GenerationInfo::session_id))
     }
 
     /// The operation's extension map, if the call site provides one (generations do).
     pub fn extensions(&self) -> Option<&Extensions> {
-        self.shared
-            .extensions
-            .as_deref()
+        self.shared()
+            .and_then(|s| s.extensions.as_deref())
             .or_else(|| self.generation().map(GenerationInfo::extensions))
     }
 
@@ -298,7 +311,7 @@ impl HookContext {
     /// The generation whose hook this is: its id, kind, backend, session, start and OTel
     /// context, shared by every hook it fires. `None` for hooks outside a generation.
     pub fn generation(&self) -> Option<&GenerationInfo> {
-        self.shared.generation.as_deref()
+        self.generation.as_deref()
     }
 
     /// A state value.
@@ -338,6 +351,7 @@ impl HookContext {
     /// A context for one handler: same shared part, its own (copy-on-write) `state`.
     pub(crate) fn child(&self, state: &Arc<StateMap>) -> HookContext {
         HookContext {
+            generation: self.generation.clone(),
             shared: self.shared.clone(),
             state: Mutex::new(state.clone()),
         }
@@ -354,9 +368,12 @@ impl HookContext {
 impl fmt::Debug for HookContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HookContext")
-            .field("backend", &self.shared.backend)
-            .field("session_id", &self.shared.session_id)
-            .field("generation", &self.shared.generation)
+            .field("backend", &self.shared().and_then(|s| s.backend.as_ref()))
+            .field(
+                "session_id",
+                &self.shared().and_then(|s| s.session_id.as_ref()),
+            )
+            .field("generation", &self.generation)
             .field("state", &*self.lock_state())
             .finish()
     }

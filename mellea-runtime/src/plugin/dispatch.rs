@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
 
-use super::registry::Adapter;
+use super::adapter::Adapter;
 use super::run::{Failure, Outcome, run_handler};
 use super::{
     BoxFuture, HookAction, HookContext, OnError, PluginMode, PluginRegistry, StateMap, Violation,
@@ -213,6 +213,8 @@ impl PluginRegistry {
         self.remove_disabled_handlers();
 
         match violation {
+            // A failure under `on_error = fail` was warned about where it was settled.
+            Some(v) if v.failure.is_some() => Err(v),
             Some(v) => {
                 tracing::warn!(
                     hook = %H::TYPE, code = %v.code, plugin = %v.plugin_name,
@@ -248,13 +250,30 @@ async fn fire_and_forget_task<H: Hook>(
 }
 
 /// Applies the handler's failure policy, with one warning: `Some` blocks the dispatch.
+///
+/// The warning names the plugin, the hook and the failure class, never the handler's own words
+/// (an error's text or a panic message may quote the prompt, and logs are not behind content
+/// capture): those go to DEBUG, and only when the registry opts in.
 fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<PluginViolation> {
-    let Failure { kind, detail } = failure;
+    let Failure {
+        kind,
+        detail,
+        message,
+    } = failure;
+    if let Some(message) = message
+        && adapter.logs_handler_messages()
+    {
+        tracing::debug!(
+            plugin = %adapter.name, hook = %H::TYPE, failure = %kind,
+            "Plugin {} {} on {}: {}", adapter.name, detail, H::TYPE, message,
+        );
+    }
     match adapter.on_error {
         OnError::Fail if adapter.mode.may_block() => {
             adapter.count(|c| &c.failed_closed);
+            // The only warning of this failure: the dispatch does not log the violation again.
             tracing::warn!(
-                plugin = %adapter.name, hook = %H::TYPE, on_error = %adapter.on_error,
+                plugin = %adapter.name, hook = %H::TYPE, failure = %kind, on_error = %adapter.on_error,
                 "Plugin {} {}; on_error = fail: blocking {}", adapter.name, detail, H::TYPE,
             );
             Some(PluginViolation::handler_failed(
@@ -271,14 +290,14 @@ fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<Plugin
                 "on_error = disable: this handler was already being unregistered"
             };
             tracing::warn!(
-                plugin = %adapter.name, hook = %H::TYPE, on_error = %adapter.on_error,
+                plugin = %adapter.name, hook = %H::TYPE, failure = %kind, on_error = %adapter.on_error,
                 "Plugin {} {}; {}", adapter.name, detail, consequence,
             );
             None
         }
         OnError::Ignore | OnError::Fail => {
             tracing::warn!(
-                plugin = %adapter.name, hook = %H::TYPE,
+                plugin = %adapter.name, hook = %H::TYPE, failure = %kind,
                 "Plugin {} {}; continuing without it", adapter.name, detail,
             );
             None

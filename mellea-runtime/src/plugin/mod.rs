@@ -71,25 +71,33 @@
 //! assert_eq!(guard.spec().on_error(), Some(OnError::Fail));
 //! ```
 
+mod adapter;
 mod context;
 mod dispatch;
 mod handler;
+mod mode;
+mod plan;
 mod policy;
+mod registration;
 mod registry;
 mod run;
+mod state;
+mod stats;
 mod table;
 
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
 pub use handler::{
-    BoxFuture, DEFAULT_PRIORITY, Handler, HandlerError, HandlerOptions, HookAction, HookFn,
-    HookResult, HookSpec, PluginMode, UnknownPluginMode, Violation,
+    BoxFuture, Handler, HandlerError, HandlerOptions, HookAction, HookFn, HookResult, HookSpec,
+    Violation,
 };
+pub use mode::{DEFAULT_PRIORITY, PluginMode, UnknownPluginMode};
 pub use policy::{OnError, UnknownOnError};
+pub use registration::{PluginScope, Registration, UnregisterTarget};
 pub use registry::{
-    DEFAULT_HANDLER_TIMEOUT, PluginRegistry, PluginScope, PluginStats, Registration,
-    UnregisterTarget, global, has_any_listener, has_listeners,
+    DEFAULT_HANDLER_TIMEOUT, PluginRegistry, global, has_any_listener, has_listeners,
 };
+pub use stats::PluginStats;
 
 use std::fmt;
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::registry::Adapter;
+use super::adapter::Adapter;
 use super::{HookAction, HookContext, HookResult};
 use crate::HandlerFailure;
 use crate::hooks::Hook;
@@ -27,9 +27,13 @@ pub(crate) enum Outcome<P> {
 /// A failed handler call.
 pub(crate) struct Failure {
     pub(crate) kind: HandlerFailure,
-    /// What happened, for the log: the error's text, the panic message, or the timeout with
-    /// whether the handler had yielded.
+    /// What happened, in words that never quote the handler (safe for a WARN): the failure
+    /// class, or the timeout with whether the handler had yielded.
     pub(crate) detail: String,
+    /// The handler's own words (its error's text, its panic message), which may quote the
+    /// prompt: logged only when the registry opts in
+    /// ([`PluginRegistry::set_log_handler_messages`](super::PluginRegistry::set_log_handler_messages)).
+    pub(crate) message: Option<String>,
 }
 
 /// Runs one handler under the timeout, catching its panics and errors.
@@ -44,6 +48,7 @@ pub(crate) async fn run_handler<H: Hook>(
         return Outcome::Failed(Failure {
             kind: HandlerFailure::Error,
             detail: "was registered under the wrong hook".to_owned(),
+            message: None,
         });
     };
     // Wall-clock time, not tokio's: what matters is whether the handler held the thread.
@@ -81,6 +86,7 @@ pub(crate) async fn run_handler<H: Hook>(
                         return Outcome::Failed(Failure {
                             kind: HandlerFailure::Timeout,
                             detail: timeout_detail(limit, timed.longest, started.elapsed()),
+                            message: None,
                         });
                     }
                 }
@@ -168,7 +174,8 @@ fn outcome<P>(
             adapter.count(|c| &c.errors);
             Outcome::Failed(Failure {
                 kind: HandlerFailure::Error,
-                detail: format!("failed with error: {error}"),
+                detail: HandlerFailure::Error.to_string(),
+                message: Some(error.to_string()),
             })
         }
         Err(panic) => panicked(adapter, panic.as_ref()),
@@ -184,7 +191,8 @@ fn panicked<P>(adapter: &Adapter, panic: &(dyn Any + Send)) -> Outcome<P> {
         .unwrap_or_else(|| "non-string panic payload".to_owned());
     Outcome::Failed(Failure {
         kind: HandlerFailure::Panic,
-        detail: format!("panicked: {message}"),
+        detail: HandlerFailure::Panic.to_string(),
+        message: Some(message),
     })
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use rpds::{HashTrieMapSync, RedBlackTreeMapSync};
 
 use super::PluginMode;
-use super::registry::{Adapter, Scope};
+use super::adapter::{Adapter, Scope};
 
 /// Execution order: mode phase, then priority, then registration order.
 pub(crate) type OrderKey = (PluginMode, i32, u64);

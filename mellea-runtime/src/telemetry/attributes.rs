@@ -3,6 +3,8 @@
 //! Pure functions, so each rule is testable on its own; the
 //! [`BackendTracingPlugin`](crate::telemetry::BackendTracingPlugin) composes them.
 
+use std::borrow::Cow;
+
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
 
@@ -35,7 +37,14 @@ pub fn normalize_provider_name(provider: &str) -> &str {
 /// ```
 pub fn span_name(operation: &str, model: Option<&str>) -> String {
     match model.filter(|m| !m.is_empty()) {
-        Some(model) => format!("{operation} {model}"),
+        // Once per span: concatenated rather than formatted (`format!` costs ~5x as much).
+        Some(model) => {
+            let mut name = String::with_capacity(operation.len() + 1 + model.len());
+            name.push_str(operation);
+            name.push(' ');
+            name.push_str(model);
+            name
+        }
         None => operation.to_owned(),
     }
 }
@@ -48,11 +57,23 @@ pub fn request_attributes(
     provider: Option<&str>,
 ) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(3);
-    if let Some(provider) = provider.filter(|p| !p.is_empty()) {
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_PROVIDER_NAME,
-            normalize_provider_name(provider).to_owned(),
-        ));
+    let provider = provider
+        .filter(|p| !p.is_empty())
+        .map(|p| opentelemetry::Value::from(normalize_provider_name(p).to_owned()));
+    push_request_attributes(&mut attributes, operation, model, provider);
+    attributes
+}
+
+/// [`request_attributes`] appended to `attributes` (the provider given as its attribute
+/// value, see [`provider_value`]), so a caller that adds more builds one vector.
+pub(crate) fn push_request_attributes(
+    attributes: &mut Vec<KeyValue>,
+    operation: &'static str,
+    model: Option<&str>,
+    provider: Option<opentelemetry::Value>,
+) {
+    if let Some(provider) = provider {
+        attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
     }
     if let Some(model) = model.filter(|m| !m.is_empty()) {
         attributes.push(KeyValue::new(
@@ -61,7 +82,22 @@ pub fn request_attributes(
         ));
     }
     attributes.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
-    attributes
+}
+
+/// `gen_ai.provider.name` of `provider`, normalised; a static name (what
+/// `#[backend(provider = ...)]` declares) that needs no normalising is not copied.
+// The `Cow` itself is the point: its variant tells a static name from an owned one.
+#[allow(clippy::ptr_arg)]
+pub(crate) fn provider_value(provider: &Cow<'static, str>) -> Option<opentelemetry::Value> {
+    if provider.is_empty() {
+        return None;
+    }
+    Some(match provider {
+        Cow::Borrowed(declared) if normalize_provider_name(declared) == *declared => {
+            opentelemetry::Value::from(*declared)
+        }
+        _ => opentelemetry::Value::from(normalize_provider_name(provider).to_owned()),
+    })
 }
 
 /// An attribute value of a token count or similar: OTel integers are signed.
@@ -73,35 +109,49 @@ pub(crate) fn count(value: u64) -> i64 {
 ///
 /// Total tokens go to `mellea.usage.total_tokens` (semconv has no total).
 pub fn usage_attributes(usage: Option<&Usage>) -> Vec<KeyValue> {
+    let mut attributes = Vec::new();
+    push_usage_attributes(&mut attributes, usage);
+    attributes
+}
+
+/// [`usage_attributes`] appended to `attributes`.
+pub(crate) fn push_usage_attributes(attributes: &mut Vec<KeyValue>, usage: Option<&Usage>) {
     let Some(usage) = usage else {
-        return Vec::new();
+        return;
     };
-    [
-        (semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
-        (semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
-        (semconv::MELLEA_USAGE_TOTAL_TOKENS, usage.total_tokens),
-        (
-            semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-            usage.cache_read_input_tokens,
-        ),
-        (
-            semconv::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-            usage.cache_creation_input_tokens,
-        ),
-        (
-            semconv::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-            usage.reasoning_tokens,
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(key, value)| value.map(|v| KeyValue::new(key, count(v))))
-    .collect()
+    attributes.extend(
+        [
+            (semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+            (semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+            (semconv::MELLEA_USAGE_TOTAL_TOKENS, usage.total_tokens),
+            (
+                semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                usage.cache_read_input_tokens,
+            ),
+            (
+                semconv::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                usage.cache_creation_input_tokens,
+            ),
+            (
+                semconv::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+                usage.reasoning_tokens,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| KeyValue::new(key, count(v)))),
+    );
 }
 
 /// `gen_ai.response.model` / `.id` (when non-empty), `.finish_reasons` (string array, when
 /// any) and `.time_to_first_chunk` (seconds, when streamed).
 pub fn response_attributes(output: &OutputView) -> Vec<KeyValue> {
     let mut attributes = Vec::new();
+    push_response_attributes(&mut attributes, output);
+    attributes
+}
+
+/// [`response_attributes`] appended to `attributes`.
+pub(crate) fn push_response_attributes(attributes: &mut Vec<KeyValue>, output: &OutputView) {
     if let Some(model) = output.response_model.as_deref().filter(|m| !m.is_empty()) {
         attributes.push(KeyValue::new(
             semconv::GEN_AI_RESPONSE_MODEL,
@@ -123,7 +173,6 @@ pub fn response_attributes(output: &OutputView) -> Vec<KeyValue> {
             ttfc.as_secs_f64(),
         ));
     }
-    attributes
 }
 
 /// The sampling parameters among `model_options` that semconv names:

@@ -2,33 +2,39 @@
 //! post-call / error.
 
 use std::fmt;
-use std::future::ready;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use opentelemetry::trace::{
-    Span as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _,
-};
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::Value as Json;
 
 use super::attributes::{
     self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, model_option_attributes,
-    request_attributes, response_attributes, span_name, usage_attributes,
+    push_request_attributes, push_response_attributes, push_usage_attributes, span_name,
+    usage_attributes,
 };
 use super::{backend_tracer, semconv};
 use crate::generation::GenerationSpanId;
 use crate::hooks::{
-    ErrorInfo, Format, GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
-    GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
-    GenerationError, GenerationErrorPayload, GenerationEvent, GenerationEventPayload,
-    GenerationPostCall, GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload,
-    ModelOptions, Object, OutputView, Prompt, Usage, model_option,
+    ErrorInfo, Format, GenerationEventPayload, ModelOptions, Object, OutputView, Prompt, Usage,
 };
-use crate::plugin::{
-    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
-};
+use crate::plugin::HookContext;
+
+/// Attributes a span gets at creation in the common case (operation, provider, model,
+/// server address and port, stream, tool calls, component type, context size, conversation
+/// id, a few sampling parameters).
+const START_ATTRIBUTES: usize = 16;
+/// Attributes a successful chat span gets at its end (response model, id, finish reasons,
+/// time to first chunk, six usage counters).
+const END_ATTRIBUTES: usize = 10;
+
+mod hooks;
+mod span_slot;
+
+use span_slot::OpenSpan;
+pub(crate) use span_slot::{SpanSlot, record_failure};
 
 /// Distinguishes plugin instances, so two tracing plugins that both see one generation (say a
 /// process-wide one and a session-scoped one) each find their own span.
@@ -168,10 +174,12 @@ impl BackendTracingPlugin {
         };
         let backend = generation.backend();
         let model = non_empty(Some(backend.model_id.as_str()));
-        let provider = non_empty(Some(&backend.provider));
+        let provider = attributes::provider_value(&backend.provider);
         let remote = backend.remote;
 
-        let mut attributes = request_attributes(request.operation, model, provider);
+        // Sized for everything a span usually gets at creation, so the vector never regrows.
+        let mut attributes = Vec::with_capacity(START_ATTRIBUTES);
+        push_request_attributes(&mut attributes, request.operation, model, provider);
         if let Some(address) = &backend.server_address {
             attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
         }
@@ -270,8 +278,10 @@ impl BackendTracingPlugin {
             let span = open.cx.span();
             match output {
                 Success::Chat(Some(view)) => {
-                    span.set_attributes(response_attributes(view));
-                    span.set_attributes(usage_attributes(view.usage.as_ref()));
+                    let mut attributes = Vec::with_capacity(END_ATTRIBUTES);
+                    push_response_attributes(&mut attributes, view);
+                    push_usage_attributes(&mut attributes, view.usage.as_ref());
+                    span.set_attributes(attributes);
                     if self.capture_content
                         && let Some(messages) = attributes::output_messages(view)
                     {
@@ -325,37 +335,6 @@ impl BackendTracingPlugin {
     }
 }
 
-/// Records a failure on the span of `cx`: an `exception` event, status ERROR, and `error.type`
-/// (`_OTHER` when the error has no class). The status description and `exception.message` are
-/// the error's content-free description, or its full message when `capture_content` is on.
-pub(crate) fn record_failure(cx: &Context, error: &ErrorInfo, capture_content: bool) {
-    let span = cx.span();
-    let error_type = if error.error_type.is_empty() {
-        "_OTHER".to_owned()
-    } else {
-        error.error_type.clone()
-    };
-    let text = if capture_content {
-        error.message.clone()
-    } else {
-        error.description.clone()
-    };
-    let exception_type = if error.type_name.is_empty() {
-        error_type.clone()
-    } else {
-        error.type_name.clone()
-    };
-    span.add_event(
-        semconv::EXCEPTION_EVENT,
-        vec![
-            KeyValue::new(semconv::EXCEPTION_TYPE, exception_type),
-            KeyValue::new(semconv::EXCEPTION_MESSAGE, text.clone()),
-        ],
-    );
-    span.set_status(Status::error(text));
-    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type));
-}
-
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
 }
@@ -378,185 +357,4 @@ struct Start<'a> {
 enum Success<'a> {
     Chat(Option<&'a OutputView>),
     Batch(Option<&'a Usage>),
-}
-
-/// The open spans of one generation, one per tracing plugin that saw it: kept in the
-/// generation itself, so its end hook finds the span without a search by id. Nearly always
-/// one, which is held inline.
-#[derive(Default)]
-pub(crate) struct SpanSlot(Mutex<(Option<OpenSpan>, Vec<OpenSpan>)>);
-
-impl SpanSlot {
-    fn lock(&self) -> MutexGuard<'_, (Option<OpenSpan>, Vec<OpenSpan>)> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn put(&self, span: OpenSpan) {
-        let mut spans = self.lock();
-        match &spans.0 {
-            None => spans.0 = Some(span),
-            Some(_) => spans.1.push(span),
-        }
-    }
-
-    fn take(&self, instance: u64) -> Option<OpenSpan> {
-        let mut spans = self.lock();
-        if spans.0.as_ref().is_some_and(|s| s.instance == instance) {
-            return spans.0.take();
-        }
-        let index = spans.1.iter().position(|s| s.instance == instance)?;
-        Some(spans.1.swap_remove(index))
-    }
-
-    fn peek(&self, instance: u64) -> Option<Context> {
-        let spans = self.lock();
-        spans
-            .0
-            .iter()
-            .chain(&spans.1)
-            .find(|s| s.instance == instance)
-            .map(|s| s.cx.clone())
-    }
-}
-
-/// A span from pre-call until its end.
-struct OpenSpan {
-    instance: u64,
-    cx: Context,
-    open: Arc<AtomicUsize>,
-    ended: bool,
-}
-
-impl OpenSpan {
-    fn end(mut self) {
-        self.cx.span().end();
-        self.ended = true;
-    }
-}
-
-impl Drop for OpenSpan {
-    fn drop(&mut self) {
-        if !self.ended {
-            // The generation ended without its end hook reaching this plugin.
-            record_failure(
-                &self.cx,
-                &ErrorInfo::new(
-                    "abandoned",
-                    "Abandoned",
-                    "the generation ended without its end hook reaching the tracing plugin",
-                )
-                .with_description(
-                    "the generation ended without its end hook reaching the tracing plugin",
-                ),
-                false,
-            );
-            self.cx.span().end();
-        }
-        self.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-fn proceed<P>() -> BoxFuture<'static, HookResult<P>>
-where
-    P: Send + 'static,
-{
-    Box::pin(ready(Ok(HookAction::Continue)))
-}
-
-impl Plugin for BackendTracingPlugin {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn priority(&self) -> i32 {
-        Self::PRIORITY
-    }
-
-    fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
-        let mode = PluginMode::Sequential;
-        hooks.method::<GenerationPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_error(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.event(ctx, p);
-            proceed()
-        });
-        hooks.method::<GenerationBatchPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
-            this.on_batch_error(p, ctx);
-            proceed()
-        });
-    }
-}
-
-impl BackendTracingPlugin {
-    fn on_pre_call(&self, p: &GenerationPreCallPayload, ctx: &HookContext) {
-        self.start(
-            ctx,
-            Start {
-                operation: semconv::OPERATION_CHAT,
-                stream: p.stream
-                    || p.model_options
-                        .get(model_option::STREAM)
-                        .and_then(Json::as_bool)
-                        == Some(true),
-                format: p.format.as_ref(),
-                tool_calls: p.tool_calls,
-                action: p.action.as_ref(),
-                context: Some(p.context.as_ref()),
-                num_actions: None,
-                model_options: &p.model_options,
-                prompt: p.prompt.as_ref(),
-            },
-        );
-    }
-
-    fn on_post_call(&self, p: &GenerationPostCallPayload, ctx: &HookContext) {
-        self.succeed(ctx, Success::Chat(p.model_output.as_ref()));
-    }
-
-    fn on_error(&self, p: &GenerationErrorPayload, ctx: &HookContext) {
-        self.fail(ctx, &p.exception);
-    }
-
-    fn on_batch_pre_call(&self, p: &GenerationBatchPreCallPayload, ctx: &HookContext) {
-        self.start(
-            ctx,
-            Start {
-                operation: semconv::OPERATION_TEXT_COMPLETION,
-                stream: false,
-                format: p.format.as_ref(),
-                tool_calls: p.tool_calls,
-                action: None,
-                context: None,
-                num_actions: Some(p.num_actions),
-                model_options: &p.model_options,
-                prompt: None,
-            },
-        );
-    }
-
-    fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
-        self.succeed(ctx, Success::Batch(p.usage.as_ref()));
-    }
-
-    fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
-        self.fail(ctx, &p.exception);
-    }
 }

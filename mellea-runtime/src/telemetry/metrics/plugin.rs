@@ -1,6 +1,5 @@
 //! `BackendMetricsPlugin`: GenAI client metrics from the end hooks of every generation.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::ready;
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use crate::hooks::{
 use crate::plugin::{
     BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
 };
-use crate::telemetry::attributes::normalize_provider_name;
+use crate::telemetry::attributes::provider_value;
 use crate::telemetry::semconv;
 
 /// Records OpenTelemetry GenAI client metrics for every generation of every `#[backend]`, on
@@ -161,28 +160,20 @@ fn seconds(ms: f64) -> f64 {
 }
 
 /// The labels every metric of one generation carries; model, provider and server come from
-/// the generation's backend, shared through the hook context.
+/// the generation's backend, shared through the hook context. One vector, sized for the
+/// labels the recorders add (error type and category, or token type), so it never regrows; a
+/// provider declared by `#[backend(provider = ...)]` is a static string and is not copied.
 fn labels(
     ctx: &HookContext,
     operation: &'static str,
     response_model: Option<&str>,
-) -> (Vec<KeyValue>, String) {
+) -> Vec<KeyValue> {
     let backend = ctx.backend();
     let model = ctx.model().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN);
-    // A provider declared by `#[backend(provider = ...)]` is a static string: no allocation.
-    let provider: Value = match backend.map(|b| &b.provider).filter(|p| !p.is_empty()) {
-        Some(Cow::Borrowed(declared)) => {
-            let normalized = normalize_provider_name(declared);
-            if normalized == *declared {
-                Value::from(*declared)
-            } else {
-                Value::from(normalized.to_owned())
-            }
-        }
-        Some(Cow::Owned(declared)) => Value::from(normalize_provider_name(declared).to_owned()),
-        None => Value::from(UNKNOWN),
-    };
-    let mut labels = Vec::with_capacity(8);
+    let provider = backend
+        .and_then(|b| provider_value(&b.provider))
+        .unwrap_or(Value::from(UNKNOWN));
+    let mut labels = Vec::with_capacity(LABELS);
     labels.push(KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation));
     labels.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
     labels.push(KeyValue::new(
@@ -203,7 +194,15 @@ fn labels(
             labels.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
-    (labels, model.to_owned())
+    labels
+}
+
+/// The most labels one record carries: six of the generation, plus two of the recorder.
+const LABELS: usize = 8;
+
+/// The model a price is looked up under.
+fn priced_model(ctx: &HookContext) -> &str {
+    ctx.model().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN)
 }
 
 fn proceed<P: Send + 'static>() -> BoxFuture<'static, HookResult<P>> {
@@ -247,14 +246,14 @@ impl Plugin for BackendMetricsPlugin {
 impl BackendMetricsPlugin {
     fn on_post_call(&self, p: &GenerationPostCallPayload, ctx: &HookContext) {
         let view = p.model_output.as_ref();
-        let (labels, model) = labels(
+        let labels = labels(
             ctx,
             semconv::OPERATION_CHAT,
             view.and_then(|v| v.response_model.as_deref()),
         );
         self.record_success(
             labels,
-            &model,
+            priced_model(ctx),
             view.and_then(|v| v.usage.as_ref()),
             p.latency_ms,
             view.and_then(|v| v.time_to_first_chunk)
@@ -263,7 +262,7 @@ impl BackendMetricsPlugin {
     }
 
     fn on_error(&self, p: &GenerationErrorPayload, ctx: &HookContext) {
-        let (labels, _) = labels(
+        let labels = labels(
             ctx,
             semconv::OPERATION_CHAT,
             p.model_output
@@ -285,19 +284,25 @@ impl BackendMetricsPlugin {
         else {
             return;
         };
-        let (labels, _) = labels(ctx, semconv::OPERATION_CHAT, None);
+        let labels = labels(ctx, semconv::OPERATION_CHAT, None);
         self.instruments
             .time_per_output_chunk
             .record(seconds(ms), &labels);
     }
 
     fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
-        let (labels, model) = labels(ctx, semconv::OPERATION_TEXT_COMPLETION, None);
-        self.record_success(labels, &model, p.usage.as_ref(), p.latency_ms, None);
+        let labels = labels(ctx, semconv::OPERATION_TEXT_COMPLETION, None);
+        self.record_success(
+            labels,
+            priced_model(ctx),
+            p.usage.as_ref(),
+            p.latency_ms,
+            None,
+        );
     }
 
     fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
-        let (labels, _) = labels(ctx, semconv::OPERATION_TEXT_COMPLETION, None);
+        let labels = labels(ctx, semconv::OPERATION_TEXT_COMPLETION, None);
         self.record_failure(labels, &p.exception, p.latency_ms);
     }
 }

@@ -1,0 +1,124 @@
+//! The tracing plugin's handlers: which hooks it subscribes to and what each reads from its
+//! payload.
+
+use std::future::ready;
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use super::{BackendTracingPlugin, Start, Success};
+use crate::hooks::{
+    GenerationBatchError, GenerationBatchErrorPayload, GenerationBatchPostCall,
+    GenerationBatchPostCallPayload, GenerationBatchPreCall, GenerationBatchPreCallPayload,
+    GenerationError, GenerationErrorPayload, GenerationEvent, GenerationPostCall,
+    GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, model_option,
+};
+use crate::plugin::{
+    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
+};
+use crate::telemetry::semconv;
+
+fn proceed<P>() -> BoxFuture<'static, HookResult<P>>
+where
+    P: Send + 'static,
+{
+    Box::pin(ready(Ok(HookAction::Continue)))
+}
+
+impl Plugin for BackendTracingPlugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn priority(&self) -> i32 {
+        Self::PRIORITY
+    }
+
+    fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
+        let mode = PluginMode::Sequential;
+        hooks.method::<GenerationPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_pre_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_post_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_error(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.event(ctx, p);
+            proceed()
+        });
+        hooks.method::<GenerationBatchPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_batch_pre_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
+            this.on_batch_post_call(p, ctx);
+            proceed()
+        });
+        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+            this.on_batch_error(p, ctx);
+            proceed()
+        });
+    }
+}
+
+impl BackendTracingPlugin {
+    fn on_pre_call(&self, p: &GenerationPreCallPayload, ctx: &HookContext) {
+        self.start(
+            ctx,
+            Start {
+                operation: semconv::OPERATION_CHAT,
+                stream: p.stream
+                    || p.model_options
+                        .get(model_option::STREAM)
+                        .and_then(Json::as_bool)
+                        == Some(true),
+                format: p.format.as_ref(),
+                tool_calls: p.tool_calls,
+                action: p.action.as_ref(),
+                context: Some(p.context.as_ref()),
+                num_actions: None,
+                model_options: &p.model_options,
+                prompt: p.prompt.as_ref(),
+            },
+        );
+    }
+
+    fn on_post_call(&self, p: &GenerationPostCallPayload, ctx: &HookContext) {
+        self.succeed(ctx, Success::Chat(p.model_output.as_ref()));
+    }
+
+    fn on_error(&self, p: &GenerationErrorPayload, ctx: &HookContext) {
+        self.fail(ctx, &p.exception);
+    }
+
+    fn on_batch_pre_call(&self, p: &GenerationBatchPreCallPayload, ctx: &HookContext) {
+        self.start(
+            ctx,
+            Start {
+                operation: semconv::OPERATION_TEXT_COMPLETION,
+                stream: false,
+                format: p.format.as_ref(),
+                tool_calls: p.tool_calls,
+                action: None,
+                context: None,
+                num_actions: Some(p.num_actions),
+                model_options: &p.model_options,
+                prompt: None,
+            },
+        );
+    }
+
+    fn on_batch_post_call(&self, p: &GenerationBatchPostCallPayload, ctx: &HookContext) {
+        self.succeed(ctx, Success::Batch(p.usage.as_ref()));
+    }
+
+    fn on_batch_error(&self, p: &GenerationBatchErrorPayload, ctx: &HookContext) {
+        self.fail(ctx, &p.exception);
+    }
+}
