@@ -177,7 +177,7 @@ pub use mellea_runtime::plugin::{
 };
 pub use mellea_runtime::{
     HandlerFailure, PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
-    telemetry,
+    telemetry, tools,
 };
 
 pub use mellea_macros::{backend, generation_hook};

@@ -42,3 +42,4 @@ pub use error::{HandlerFailure, PluginViolation, RegistrationError};
 pub mod generation;
 pub mod session;
 pub mod telemetry;
+pub mod tools;
