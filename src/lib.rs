@@ -182,6 +182,54 @@ pub use mellea_runtime::{
 
 pub use mellea_macros::{backend, generation_hook};
 
+/// Makes an `async fn` (free function or method) a tool the model can call.
+///
+/// - **Name**: the function's, or `#[tool(name = "...")]`. **Description**: its doc comment.
+/// - **Arguments**: owned serde types (`Serialize + Deserialize + schemars::JsonSchema`); each
+///   is a field of the JSON object the model sends. **Output**: `Result<T, E>` with `T` a
+///   serde type and `E: Display + From<PluginViolation>` (a pre-invoke block is returned
+///   through it).
+/// - Next to `fn f` it defines `fn f_tool() -> ToolDefinition` (name, description, JSON schema
+///   of the arguments, from `schemars`) and `async fn call_f(&ToolCall) -> Result<Message,
+///   ToolError>`, which reads a model's call, runs `f` with the call's id and returns the
+///   `tool` message answering it.
+/// - Every run of `f` fires `tool_pre_invoke` (a patch replacing `model_tool_call` with a
+///   [`ToolCall`](tools::ToolCall) of other arguments makes `f` run with those) and exactly one
+///   `tool_post_invoke` (output, success, error, execution time; a patch replacing
+///   `tool_output` changes what the caller gets) — also when `f` fails, panics or its future
+///   is dropped. When no plugin listens, a call costs one atomic load.
+///
+/// ```
+/// use mellea::tools::ToolCall;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum WeatherError {
+///     #[error("unknown city {0}")]
+///     UnknownCity(String),
+///     #[error(transparent)]
+///     Blocked(#[from] mellea::PluginViolation),
+/// }
+///
+/// /// Current temperature of a city, in Celsius.
+/// #[mellea::tool]
+/// async fn get_weather(city: String) -> Result<f64, WeatherError> {
+///     match city.as_str() {
+///         "Paris" => Ok(21.5),
+///         _ => Err(WeatherError::UnknownCity(city)),
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let definition = get_weather_tool();
+/// assert_eq!(definition.description, "Current temperature of a city, in Celsius.");
+/// assert_eq!(definition.parameters["required"][0], "city");
+/// let call = ToolCall::new("get_weather", r#"{"city":"Paris"}"#).with_id("call_1");
+/// let answer = call_get_weather(&call).await.unwrap();
+/// assert_eq!((answer.tool_call_id.as_deref(), answer.content.as_str()), (Some("call_1"), "21.5"));
+/// # });
+/// ```
+pub use mellea_macros::tool;
+
 /// Declares a plugin: implements [`Plugin`] for the type of an inherent impl block, with one
 /// handler per method marked `#[hook("...")]`.
 ///

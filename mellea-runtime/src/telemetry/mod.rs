@@ -32,11 +32,13 @@
 //! to one session (which is also how tests each get their own exporter). [`ApplicationSpan`]
 //! wraps the application's own operations in spans the backend spans nest under.
 
+mod agent_plugin;
 mod application;
 pub mod attributes;
 mod config;
 mod console;
 mod export;
+mod invocation_span;
 pub mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;
@@ -45,6 +47,7 @@ mod plugin;
 mod propagate;
 mod redact;
 pub mod semconv;
+mod tool_plugin;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -62,6 +65,7 @@ use opentelemetry_sdk::trace::{
     SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
+pub use agent_plugin::AgentTracingPlugin;
 pub use application::ApplicationSpan;
 pub use config::{
     BSP_EXPORT_TIMEOUT_ENV, BSP_MAX_EXPORT_BATCH_SIZE_ENV, BSP_MAX_QUEUE_SIZE_ENV,
@@ -79,6 +83,7 @@ pub use plugin::BackendTracingPlugin;
 pub(crate) use plugin::SpanSlot;
 pub use propagate::{Propagated, propagate};
 pub use redact::redact_userinfo;
+pub use tool_plugin::ToolTracingPlugin;
 
 use export::{BoundedQueue, CountingExporter, Pipeline, PipelineKind};
 
@@ -533,7 +538,8 @@ impl TelemetryBuilder {
                     .plugin
                     .clone()
                     .expect("an enabled installation has a plugin");
-                inner.registration = Some(global().register_for_session(session, plugin)?);
+                inner.registration = Some(global().register_for_session(session.clone(), plugin)?);
+                inner.register_invocation_plugins(Some(&session))?;
                 Ok(Telemetry {
                     inner: Arc::new(inner),
                 })
@@ -565,6 +571,7 @@ impl TelemetryBuilder {
                 // On failure `inner` is dropped right here, under the lock: it must not be
                 // marked global yet, or its teardown would take the lock again.
                 let registration = global().register(plugin)?;
+                inner.register_invocation_plugins(None)?;
                 inner.global = true;
                 inner.registration = Some(registration.clone());
                 *GLOBAL_APPLICATION_TRACER
@@ -653,6 +660,14 @@ impl TelemetryBuilder {
                 (builder.build(), true)
             }
         };
+        let tool_plugin = ToolTracingPlugin::from_provider(&provider)
+            .with_name(format!("{plugin_name}.{}", ToolTracingPlugin::NAME))
+            .with_content_capture(self.config.capture_content)
+            .with_content_limit(self.config.content_value_limit);
+        let agent_plugin = AgentTracingPlugin::from_provider(&provider)
+            .with_name(format!("{plugin_name}.{}", AgentTracingPlugin::NAME))
+            .with_content_capture(self.config.capture_content)
+            .with_content_limit(self.config.content_value_limit);
         let plugin = BackendTracingPlugin::from_provider(&provider)
             .with_name(plugin_name)
             .with_content_capture(self.config.capture_content)
@@ -667,6 +682,8 @@ impl TelemetryBuilder {
             provider: Some(provider),
             owns_provider,
             plugin: Some(Arc::new(plugin)),
+            invocation_plugins: Some((Arc::new(tool_plugin), Arc::new(agent_plugin))),
+            invocation_registrations: Vec::new(),
             registration: None,
             global: false,
             metrics: None,
@@ -800,6 +817,9 @@ struct Inner {
     provider: Option<SdkTracerProvider>,
     owns_provider: bool,
     plugin: Option<Arc<BackendTracingPlugin>>,
+    /// The `execute_tool` and `invoke_agent` tracing plugins, registered with `plugin`.
+    invocation_plugins: Option<(Arc<ToolTracingPlugin>, Arc<AgentTracingPlugin>)>,
+    invocation_registrations: Vec<Registration>,
     application_tracer: Option<SdkTracer>,
     registration: Option<Registration>,
     global: bool,
@@ -808,6 +828,22 @@ struct Inner {
 }
 
 impl Inner {
+    /// Registers the tool and agent tracing plugins next to the backend tracing plugin (for
+    /// `session`, or process-wide).
+    fn register_invocation_plugins(&mut self, session: Option<&str>) -> Result<(), TelemetryError> {
+        let Some((tools, agents)) = self.invocation_plugins.clone() else {
+            return Ok(());
+        };
+        for plugin in [tools as Arc<dyn crate::plugin::Plugin>, agents] {
+            let registration = match session {
+                Some(session) => global().register_for_session(session.to_owned(), plugin)?,
+                None => global().register(plugin)?,
+            };
+            self.invocation_registrations.push(registration);
+        }
+        Ok(())
+    }
+
     /// The counts of every accounted exporter, of spans and of metric data points.
     fn stats(&self) -> ExportStats {
         let mut pipelines = self.pipelines.clone();
@@ -832,6 +868,9 @@ impl Inner {
             }
         }
         if let Some(registration) = self.registration.take() {
+            global().unregister(&registration);
+        }
+        for registration in self.invocation_registrations.drain(..) {
             global().unregister(&registration);
         }
         if self.global {
@@ -937,6 +976,8 @@ impl Telemetry {
                 provider: None,
                 owns_provider: false,
                 plugin: None,
+                invocation_plugins: None,
+                invocation_registrations: Vec::new(),
                 application_tracer: None,
                 registration: None,
                 global: false,

@@ -8,5 +8,8 @@
 //! [`Message::tool_result`](crate::hooks::Message::tool_result).
 
 mod call;
+mod error;
+pub(crate) mod invoke;
 
 pub use call::{ToolCall, ToolCallAssembler, ToolCallChunk, ToolDefinition};
+pub use error::ToolError;
