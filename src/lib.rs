@@ -230,6 +230,42 @@ pub use mellea_macros::{backend, generation_hook};
 /// ```
 pub use mellea_macros::tool;
 
+/// Makes an `async fn` (free function or method) returning `Result<T, E>` an agent:
+/// `#[agent(name = "...")]`, optionally `id = "..."`; its doc comment is its description.
+///
+/// - Each call is one invocation: `component_pre_execute` (component type `"Agent"`, with
+///   the agent's name, id and description; a block is returned through
+///   `E: From<PluginViolation>`), then exactly one of `component_post_success` /
+///   `component_post_error` — also when the body panics or the future is dropped.
+/// - One conversation: the invocation runs in the caller's session (see
+///   [`session::in_session`]), else in a fresh one whose id is a UUID. Every generation and
+///   tool call inside carries it, so `gen_ai.conversation.id` is the same on all their spans.
+/// - The arguments that are `Serialize` are the invocation's input (`action`, a JSON object),
+///   a `Serialize` output its result — read only while a plugin listens, recorded on spans only
+///   with content capture on.
+/// - With tracing set up, the `invoke_agent {name}` span is the parent of the chat and
+///   `execute_tool` spans inside.
+///
+/// ```
+/// #[derive(Debug, thiserror::Error)]
+/// enum Error {
+///     #[error(transparent)]
+///     Blocked(#[from] mellea::PluginViolation),
+/// }
+///
+/// /// Greets people.
+/// #[mellea::agent(name = "greeter")]
+/// async fn greeter(name: String) -> Result<String, Error> {
+///     Ok(format!("Hello, {name}! (conversation {})", mellea::session::current_session_id().unwrap()))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let inside = mellea::session::in_session("conversation-7", greeter("Ada".into())).await.unwrap();
+/// assert_eq!(inside, "Hello, Ada! (conversation conversation-7)");
+/// # });
+/// ```
+pub use mellea_macros::agent;
+
 /// Declares a plugin: implements [`Plugin`] for the type of an inherent impl block, with one
 /// handler per method marked `#[hook("...")]`.
 ///
