@@ -15,7 +15,7 @@
 //!
 //! every span with the same `gen_ai.conversation.id`. `MELLEA_TRACES_CONSOLE=1` also prints
 //! every span in full; `MELLEA_TRACES_OTLP=1` with `OTEL_EXPORTER_OTLP_ENDPOINT` sends them to a
-//! collector (Phoenix, MLflow, Jaeger); `MELLEA_TRACES_CAPTURE_CONTENT=1` records messages,
+//! collector (Phoenix, MLflow, Jaeger); `MELLEA_TRACES_CONTENT=1` records messages,
 //! tool arguments and results.
 //!
 //! With `OPENAI_BASE_URL` and `OPENAI_MODEL` set (and `OPENAI_API_KEY` where the server needs
