@@ -67,8 +67,13 @@ pub(crate) fn check_signature(
 
 /// The output must be `Result<T, E>`: the hooks record success and failure.
 pub(crate) fn check_result(output: &ReturnType, attribute: &str, errors: &mut Errors) {
+    let bounds = if attribute == "tool" {
+        "`T: Serialize + DeserializeOwned`, `E: Display + From<mellea::PluginViolation>`"
+    } else {
+        "`E: Display + From<mellea::PluginViolation>`"
+    };
     let message = format!(
-        "`#[{attribute}]` functions return `Result<T, E>` (`T: Serialize + DeserializeOwned`, `E: Display + From<mellea::PluginViolation>`): the hooks record success and failure"
+        "`#[{attribute}]` functions return `Result<T, E>` ({bounds}): the hooks record success and failure"
     );
     let ty = match output {
         ReturnType::Default => {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::attributes::{DEFAULT_CONTENT_VALUE_LIMIT, truncate_content};
 use super::invocation_span::{self, next_instance, proceed};
+use super::viewer_hints::ViewerHints;
 use super::{backend_tracer, semconv};
 use crate::hooks::{
     ComponentPostError, ComponentPostErrorPayload, ComponentPostSuccess,
@@ -32,6 +33,7 @@ pub struct AgentTracingPlugin {
     tracer: SdkTracer,
     capture_content: bool,
     content_limit: usize,
+    hints: ViewerHints,
 }
 
 impl fmt::Debug for AgentTracingPlugin {
@@ -57,6 +59,7 @@ impl AgentTracingPlugin {
             tracer: backend_tracer(provider),
             capture_content: false,
             content_limit: DEFAULT_CONTENT_VALUE_LIMIT,
+            hints: ViewerHints::None,
         }
     }
 
@@ -78,6 +81,13 @@ impl AgentTracingPlugin {
     #[must_use]
     pub fn with_content_limit(mut self, limit: usize) -> Self {
         self.content_limit = limit;
+        self
+    }
+
+    /// Adds the extra attributes `hints` asks for (see [`ViewerHints`]).
+    #[must_use]
+    pub fn with_viewer_hints(mut self, hints: ViewerHints) -> Self {
+        self.hints = hints;
         self
     }
 
@@ -107,12 +117,15 @@ impl AgentTracingPlugin {
                 session.clone(),
             ));
         }
+        attributes.extend(self.hints.kind("AGENT"));
         if self.capture_content
-            && let Some(input) = message("user", payload.action.as_ref())
+            && let Some((text, messages)) = message("user", payload.action.as_ref())
         {
+            let text = truncate_content(text, self.content_limit);
+            attributes.extend(self.hints.value("input.value", text, false));
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_INPUT_MESSAGES,
-                truncate_content(input, self.content_limit),
+                truncate_content(messages, self.content_limit),
             ));
         }
         let span_name = format!("{} {name}", semconv::OPERATION_INVOKE_AGENT);
@@ -122,11 +135,13 @@ impl AgentTracingPlugin {
     fn on_success(&self, payload: &ComponentPostSuccessPayload, ctx: &HookContext) {
         let mut attributes = Vec::new();
         if self.capture_content
-            && let Some(output) = message("assistant", payload.result.as_ref())
+            && let Some((text, messages)) = message("assistant", payload.result.as_ref())
         {
+            let text = truncate_content(text, self.content_limit);
+            attributes.extend(self.hints.value("output.value", text, false));
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_OUTPUT_MESSAGES,
-                truncate_content(output, self.content_limit),
+                truncate_content(messages, self.content_limit),
             ));
         }
         invocation_span::end(
@@ -151,9 +166,10 @@ impl AgentTracingPlugin {
     }
 }
 
-/// A JSON value (an agent's arguments or result) as a one-message semconv array: a string as
-/// itself, an object of one string argument as that string, anything else as its JSON text.
-fn message(role: &str, value: Option<&Object>) -> Option<String> {
+/// A JSON value (an agent's arguments or result) as text — a string as itself, an object of one
+/// string argument as that string, anything else as its JSON text — and as a one-message
+/// semconv array.
+fn message(role: &str, value: Option<&Object>) -> Option<(String, String)> {
     let value = value?.downcast_ref::<Value>()?;
     let text = match value {
         Value::String(text) => text.clone(),
@@ -164,7 +180,8 @@ fn message(role: &str, value: Option<&Object>) -> Option<String> {
         Value::Object(map) if map.is_empty() => return None,
         other => other.to_string(),
     };
-    Some(json!([{"role": role, "parts": [{"type": "text", "content": text}]}]).to_string())
+    let messages = json!([{"role": role, "parts": [{"type": "text", "content": text}]}]);
+    Some((text, messages.to_string()))
 }
 
 impl Plugin for AgentTracingPlugin {

@@ -48,6 +48,7 @@ mod propagate;
 mod redact;
 pub mod semconv;
 mod tool_plugin;
+mod viewer_hints;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -84,6 +85,7 @@ pub(crate) use plugin::SpanSlot;
 pub use propagate::{Propagated, propagate};
 pub use redact::redact_userinfo;
 pub use tool_plugin::ToolTracingPlugin;
+pub use viewer_hints::{TRACES_VIEWER_HINTS_ENV, ViewerHints};
 
 use export::{BoundedQueue, CountingExporter, Pipeline, PipelineKind};
 
@@ -660,14 +662,17 @@ impl TelemetryBuilder {
                 (builder.build(), true)
             }
         };
+        let hints = ViewerHints::from_env();
         let tool_plugin = ToolTracingPlugin::from_provider(&provider)
             .with_name(format!("{plugin_name}.{}", ToolTracingPlugin::NAME))
             .with_content_capture(self.config.capture_content)
-            .with_content_limit(self.config.content_value_limit);
+            .with_content_limit(self.config.content_value_limit)
+            .with_viewer_hints(hints);
         let agent_plugin = AgentTracingPlugin::from_provider(&provider)
             .with_name(format!("{plugin_name}.{}", AgentTracingPlugin::NAME))
             .with_content_capture(self.config.capture_content)
-            .with_content_limit(self.config.content_value_limit);
+            .with_content_limit(self.config.content_value_limit)
+            .with_viewer_hints(hints);
         let plugin = BackendTracingPlugin::from_provider(&provider)
             .with_name(plugin_name)
             .with_content_capture(self.config.capture_content)

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::attributes::{DEFAULT_CONTENT_VALUE_LIMIT, truncate_content};
 use super::invocation_span::{self, next_instance, proceed};
+use super::viewer_hints::ViewerHints;
 use super::{backend_tracer, semconv};
 use crate::hooks::{ToolPostInvoke, ToolPostInvokePayload, ToolPreInvoke, ToolPreInvokePayload};
 use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
@@ -31,6 +32,7 @@ pub struct ToolTracingPlugin {
     tracer: SdkTracer,
     capture_content: bool,
     content_limit: usize,
+    hints: ViewerHints,
 }
 
 impl fmt::Debug for ToolTracingPlugin {
@@ -56,6 +58,7 @@ impl ToolTracingPlugin {
             tracer: backend_tracer(provider),
             capture_content: false,
             content_limit: DEFAULT_CONTENT_VALUE_LIMIT,
+            hints: ViewerHints::None,
         }
     }
 
@@ -77,6 +80,13 @@ impl ToolTracingPlugin {
     #[must_use]
     pub fn with_content_limit(mut self, limit: usize) -> Self {
         self.content_limit = limit;
+        self
+    }
+
+    /// Adds the extra attributes `hints` asks for (see [`ViewerHints`]).
+    #[must_use]
+    pub fn with_viewer_hints(mut self, hints: ViewerHints) -> Self {
+        self.hints = hints;
         self
     }
 
@@ -104,6 +114,7 @@ impl ToolTracingPlugin {
                 session.clone(),
             ));
         }
+        attributes.extend(self.hints.kind("TOOL"));
         let name = format!("{} {}", semconv::OPERATION_EXECUTE_TOOL, payload.tool_name);
         invocation_span::start(ctx, self.instance, &self.tracer, name, attributes);
     }
@@ -116,9 +127,11 @@ impl ToolTracingPlugin {
                 .as_ref()
                 .and_then(|call| call.downcast_ref::<ToolCall>());
             if let Some(call) = call {
+                let arguments = truncate_content(call.arguments.clone(), self.content_limit);
+                attributes.extend(self.hints.value("input.value", arguments.clone(), true));
                 attributes.push(KeyValue::new(
                     semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
-                    truncate_content(call.arguments.clone(), self.content_limit),
+                    arguments,
                 ));
             }
             let output = payload
@@ -126,10 +139,9 @@ impl ToolTracingPlugin {
                 .as_ref()
                 .and_then(|output| output.downcast_ref::<Value>());
             if let Some(output) = output {
-                attributes.push(KeyValue::new(
-                    semconv::GEN_AI_TOOL_CALL_RESULT,
-                    truncate_content(output.to_string(), self.content_limit),
-                ));
+                let result = truncate_content(output.to_string(), self.content_limit);
+                attributes.extend(self.hints.value("output.value", result.clone(), true));
+                attributes.push(KeyValue::new(semconv::GEN_AI_TOOL_CALL_RESULT, result));
             }
         }
         invocation_span::end(
