@@ -163,8 +163,8 @@ impl Scripted {
 pub enum Model {
     /// The in-process script.
     Scripted(Scripted),
-    /// An OpenAI-compatible server.
-    OpenAi(OpenAiBackend),
+    /// An OpenAI-compatible server (boxed: a backend is large next to the script).
+    OpenAi(Box<OpenAiBackend>),
 }
 
 impl Model {
@@ -173,7 +173,7 @@ impl Model {
         let set = |name| std::env::var(name).is_ok_and(|v| !v.is_empty());
         if set("OPENAI_BASE_URL") && set("OPENAI_MODEL") {
             match OpenAiBackend::new(OpenAiConfig::from_env()) {
-                Ok(backend) => return Model::OpenAi(backend),
+                Ok(backend) => return Model::OpenAi(Box::new(backend)),
                 Err(error) => eprintln!("{error}; using the scripted model"),
             }
         }
