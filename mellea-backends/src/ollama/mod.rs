@@ -11,7 +11,7 @@
 //! Model options map onto Ollama's `options`: `temperature`, `max_tokens` → `num_predict`,
 //! `top_p`, `seed`, `stop`, and any other key verbatim (`num_ctx`, `top_k`, ...), except the
 //! top-level fields `keep_alive`, `think`, `format`, `raw`, `system`, `suffix` and `template`,
-//! which stay top-level. A [`Format`] becomes `format` (its JSON schema).
+//! which stay top-level. A [`Format`](mellea::hooks::Format) becomes `format` (its JSON schema).
 //! Tools ([`GenerationRequest::tools`], or raw `model_options["tools"]`) are sent only while
 //! the request's `tool_calls` flag is on. An assistant message's tool calls go out with their
 //! arguments as JSON objects, and a tool result as a `tool` message naming its tool

@@ -14,10 +14,12 @@
 //! request is built from the patched request. Model options map onto the request body:
 //! `temperature`, `max_tokens`, `top_p`, `seed` and `stop` by the same names, any other key
 //! verbatim (e.g. `frequency_penalty`, `logprobs`, `tools`); `stream` and `model` are the
-//! backend's to set. A [`Format`] becomes a strict `json_schema`
-//! `response_format`. Tool definitions (`model_options["tools"]`, with `tool_choice` and
-//! `parallel_tool_calls`) are sent only while the request's `tool_calls` flag is on, so a hook
-//! can switch tools off.
+//! backend's to set. A [`Format`](mellea::hooks::Format) becomes a strict `json_schema`
+//! `response_format`. Tools ([`GenerationRequest::tools`], or raw `model_options["tools"]`, with
+//! `tool_choice` and `parallel_tool_calls`) are sent only while the request's `tool_calls` flag
+//! is on, so a hook can switch tools off. An assistant message's tool calls go out as
+//! `tool_calls`, a tool result as a `tool` message with its `tool_call_id`; the answer's tool
+//! calls (streamed deltas put back together) are in the output hooks read.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
