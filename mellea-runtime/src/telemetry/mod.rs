@@ -664,12 +664,12 @@ impl TelemetryBuilder {
         };
         let hints = ViewerHints::from_env();
         let tool_plugin = ToolTracingPlugin::from_provider(&provider)
-            .with_name(format!("{plugin_name}.{}", ToolTracingPlugin::NAME))
+            .with_name(companion_name(&plugin_name, ToolTracingPlugin::NAME))
             .with_content_capture(self.config.capture_content)
             .with_content_limit(self.config.content_value_limit)
             .with_viewer_hints(hints);
         let agent_plugin = AgentTracingPlugin::from_provider(&provider)
-            .with_name(format!("{plugin_name}.{}", AgentTracingPlugin::NAME))
+            .with_name(companion_name(&plugin_name, AgentTracingPlugin::NAME))
             .with_content_capture(self.config.capture_content)
             .with_content_limit(self.config.content_value_limit)
             .with_viewer_hints(hints);
@@ -693,6 +693,16 @@ impl TelemetryBuilder {
             global: false,
             metrics: None,
         }
+    }
+}
+
+/// The registry name of a tracing plugin installed next to the backend tracing plugin named
+/// `backend`: `tool_tracing` for `backend_tracing`, `tool_tracing.session.{id}` for
+/// `backend_tracing.session.{id}`, `{backend}.tool_tracing` for a custom name.
+fn companion_name(backend: &str, companion: &str) -> String {
+    match backend.strip_prefix(BackendTracingPlugin::NAME) {
+        Some(rest) => format!("{companion}{rest}"),
+        None => format!("{backend}.{companion}"),
     }
 }
 
