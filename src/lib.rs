@@ -180,10 +180,94 @@ pub use mellea_runtime::plugin::{
 };
 pub use mellea_runtime::{
     HandlerFailure, PluginViolation, RegistrationError, error, generation, hooks, plugin, session,
-    telemetry,
+    telemetry, tools,
 };
 
 pub use mellea_macros::{backend, generation_hook};
+
+/// Makes an `async fn` (free function or method) a tool the model can call.
+///
+/// - **Name**: the function's, or `#[tool(name = "...")]`. **Description**: its doc comment.
+/// - **Arguments**: owned serde types (`Serialize + Deserialize + schemars::JsonSchema`); each
+///   is a field of the JSON object the model sends. **Output**: `Result<T, E>` with `T` a
+///   serde type and `E: Display + From<PluginViolation>` (a pre-invoke block is returned
+///   through it).
+/// - Next to `fn f` it defines `fn f_tool() -> ToolDefinition` (name, description, JSON schema
+///   of the arguments, from `schemars`) and `async fn call_f(&ToolCall) -> Result<Message,
+///   ToolError>`, which reads a model's call, runs `f` with the call's id and returns the
+///   `tool` message answering it.
+/// - Every run of `f` fires `tool_pre_invoke` (a patch replacing `model_tool_call` with a
+///   [`ToolCall`](tools::ToolCall) of other arguments makes `f` run with those) and exactly one
+///   `tool_post_invoke` (output, success, error, execution time; a patch replacing
+///   `tool_output` changes what the caller gets) — also when `f` fails, panics or its future
+///   is dropped. When no plugin listens, a call costs one atomic load.
+///
+/// ```
+/// use mellea::tools::ToolCall;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum WeatherError {
+///     #[error("unknown city {0}")]
+///     UnknownCity(String),
+///     #[error(transparent)]
+///     Blocked(#[from] mellea::PluginViolation),
+/// }
+///
+/// /// Current temperature of a city, in Celsius.
+/// #[mellea::tool]
+/// async fn get_weather(city: String) -> Result<f64, WeatherError> {
+///     match city.as_str() {
+///         "Paris" => Ok(21.5),
+///         _ => Err(WeatherError::UnknownCity(city)),
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let definition = get_weather_tool();
+/// assert_eq!(definition.description, "Current temperature of a city, in Celsius.");
+/// assert_eq!(definition.parameters["required"][0], "city");
+/// let call = ToolCall::new("get_weather", r#"{"city":"Paris"}"#).with_id("call_1");
+/// let answer = call_get_weather(&call).await.unwrap();
+/// assert_eq!((answer.tool_call_id.as_deref(), answer.content.as_str()), (Some("call_1"), "21.5"));
+/// # });
+/// ```
+pub use mellea_macros::tool;
+
+/// Makes an `async fn` (free function or method) returning `Result<T, E>` an agent:
+/// `#[agent(name = "...")]`, optionally `id = "..."`; its doc comment is its description.
+///
+/// - Each call is one invocation: `component_pre_execute` (component type `"Agent"`, with
+///   the agent's name, id and description; a block is returned through
+///   `E: From<PluginViolation>`), then exactly one of `component_post_success` /
+///   `component_post_error` — also when the body panics or the future is dropped.
+/// - One conversation: the invocation runs in the caller's session (see
+///   [`session::in_session`]), else in a fresh one whose id is a UUID. Every generation and
+///   tool call inside carries it, so `gen_ai.conversation.id` is the same on all their spans.
+/// - The arguments that are `Serialize` are the invocation's input (`action`, a JSON object),
+///   a `Serialize` output its result — read only while a plugin listens, recorded on spans only
+///   with content capture on.
+/// - With tracing set up, the `invoke_agent {name}` span is the parent of the chat and
+///   `execute_tool` spans inside.
+///
+/// ```
+/// #[derive(Debug, thiserror::Error)]
+/// enum Error {
+///     #[error(transparent)]
+///     Blocked(#[from] mellea::PluginViolation),
+/// }
+///
+/// /// Greets people.
+/// #[mellea::agent(name = "greeter")]
+/// async fn greeter(name: String) -> Result<String, Error> {
+///     Ok(format!("Hello, {name}! (conversation {})", mellea::session::current_session_id().unwrap()))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let inside = mellea::session::in_session("conversation-7", greeter("Ada".into())).await.unwrap();
+/// assert_eq!(inside, "Hello, Ada! (conversation conversation-7)");
+/// # });
+/// ```
+pub use mellea_macros::agent;
 
 /// Declares a plugin: implements [`Plugin`] for the type of an inherent impl block, with one
 /// handler per method marked `#[hook("...")]`.

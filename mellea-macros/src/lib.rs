@@ -13,10 +13,12 @@
 
 use proc_macro::TokenStream;
 
+mod agent;
 mod backend;
 mod common;
 mod hook;
 mod plugin;
+mod tool;
 
 /// Declares a plugin: `#[plugin(name = "...", priority = N, on_error = ..., crate = path)]` on an
 /// inherent `impl` block whose async methods carry `#[hook("hook_name", mode = ..., priority =
@@ -56,6 +58,27 @@ pub fn backend(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn generation_hook(args: TokenStream, item: TokenStream) -> TokenStream {
     backend::expand_stray_generation_hook(args.into(), item.into()).into()
+}
+
+/// Makes an `async fn` (free function or method) a tool the model can call: its name is the
+/// function's (or `name = "..."`), its description its doc comment, its arguments (owned serde
+/// types) the fields of the JSON object the model sends, and its output a `Result` of a serde
+/// type. Every call fires `tool_pre_invoke` and exactly one `tool_post_invoke`. Next to
+/// `fn f` it defines `fn f_tool() -> ToolDefinition` and
+/// `async fn call_f(&ToolCall) -> Result<Message, ToolError>`. See the `mellea` crate's docs.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool::expand(args.into(), item.into()).into()
+}
+
+/// Makes an `async fn` (free function or method) returning `Result` an agent: each call is one
+/// invocation firing `component_pre_execute` and exactly one of `component_post_success` /
+/// `component_post_error`, in one conversation (the caller's session, else a fresh id) shared
+/// by every generation and tool call inside. `#[agent(name = "...", id = "...")]`. See the
+/// `mellea` crate's docs.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    agent::expand(args.into(), item.into()).into()
 }
 
 /// Not public API: calls the given macro with every row of the hook table, as

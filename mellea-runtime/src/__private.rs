@@ -202,3 +202,55 @@ impl ObserveReturn for HookResult<NoPatch> {
         self
     }
 }
+
+// #[tool] / #[agent]
+pub use crate::tools::invoke::{ToolMeta, invoke as invoke_tool, parse_arguments, result_message};
+pub use {schemars, serde, serde_json};
+
+/// The JSON schema of a `#[tool]`'s parameters, without the root's `$schema` and `title` (the
+/// tool's name and description say it).
+pub fn tool_parameters<A: schemars::JsonSchema>() -> serde_json::Value {
+    let mut schema = schemars::SchemaGenerator::default().into_root_schema_for::<A>();
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("$schema");
+        root.remove("title");
+    }
+    schema.to_value()
+}
+
+/// Names the output type of a `#[tool]` body, so that `?` inside it converts into the
+/// function's error type.
+#[inline(always)]
+pub fn tool_body<R, F: core::future::Future<Output = R>>(body: F) -> F {
+    body
+}
+pub use crate::agents::invoke::{AgentMeta, agent_listening, invoke as invoke_agent};
+
+/// Autoref specialisation for `#[agent]`: `(&Capture(&value)).capture_json()` is the value as
+/// JSON when its type is `Serialize`, and `None` otherwise (inputs and outputs are captured
+/// for content capture only when they can be).
+pub struct Capture<'a, T>(pub &'a T);
+
+/// The `Serialize` case of [`Capture`].
+pub trait CaptureJson {
+    /// The value as JSON.
+    fn capture_json(&self) -> Option<serde_json::Value>;
+}
+
+impl<T: serde::Serialize> CaptureJson for Capture<'_, T> {
+    fn capture_json(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self.0).ok()
+    }
+}
+
+/// The fallback case of [`Capture`].
+pub trait CaptureNone {
+    /// Nothing: the type is not `Serialize`.
+    fn capture_json(&self) -> Option<serde_json::Value>;
+}
+
+impl<T> CaptureNone for &Capture<'_, T> {
+    fn capture_json(&self) -> Option<serde_json::Value> {
+        None
+    }
+}

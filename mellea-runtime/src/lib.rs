@@ -42,8 +42,12 @@ pub mod plugin;
 pub mod __private;
 
 pub use error::{HandlerFailure, PluginViolation, RegistrationError};
+pub mod agents;
 pub mod generation;
+mod invocation;
 pub mod session;
 pub mod telemetry;
+pub mod tools;
+pub use invocation::BodyContext;
 
 mod env;

@@ -13,4 +13,5 @@ mod on_error;
 mod payloads;
 mod registry;
 mod registry_scale;
+mod tools;
 mod violation;

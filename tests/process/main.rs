@@ -4,9 +4,14 @@
 //! take turns as if each had the process to itself; this binary installs the counting
 //! allocator.
 
+// The examples are compiled in as their own module trees, as in their own binaries, so the
+// module they share (`examples/support/traced.rs`) is loaded once per example.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
+mod agent_example;
 mod backend_examples;
 mod examples;
 mod examples_traced;

@@ -16,3 +16,4 @@ mod metrics;
 mod metrics_otlp;
 mod signals;
 mod tracing_interop;
+mod viewer_hints;

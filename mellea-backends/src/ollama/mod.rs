@@ -11,9 +11,11 @@
 //! Model options map onto Ollama's `options`: `temperature`, `max_tokens` → `num_predict`,
 //! `top_p`, `seed`, `stop`, and any other key verbatim (`num_ctx`, `top_k`, ...), except the
 //! top-level fields `keep_alive`, `think`, `format`, `raw`, `system`, `suffix` and `template`,
-//! which stay top-level. A [`Format`] becomes `format` (its JSON schema).
-//! Tool definitions (`model_options["tools"]`) are sent only while the request's `tool_calls`
-//! flag is on.
+//! which stay top-level. A [`Format`](mellea_runtime::hooks::Format) becomes `format` (its JSON schema).
+//! Tools ([`GenerationRequest::tools`], or raw `model_options["tools"]`) are sent only while
+//! the request's `tool_calls` flag is on. An assistant message's tool calls go out with their
+//! arguments as JSON objects, and a tool result as a `tool` message naming its tool
+//! (`tool_name`, found from the call it answers).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +30,7 @@
 //! ```
 
 mod types;
+mod wire;
 
 use std::fmt;
 use std::time::Duration;
@@ -35,9 +38,8 @@ use std::time::Duration;
 use mellea_runtime::generation::{
     BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
 };
-use mellea_runtime::hooks::{Format, ModelOptions, model_option};
 use reqwest::Url;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 pub use types::{
     GenerateResponse, OllamaChatResponse, OllamaFunctionCall, OllamaMessage, OllamaToolCall,
@@ -47,6 +49,7 @@ use crate::error::{BackendError, ConfigError};
 use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
 use crate::lines::NdJson;
 use crate::settings::HttpSettings;
+use wire::{chat_body, generate_body};
 
 /// The error of every [`OllamaBackend`] method.
 pub type OllamaError = BackendError;
@@ -310,96 +313,6 @@ impl OllamaBackend {
     }
 }
 
-/// Options that stay top-level in Ollama's request instead of going into `options`.
-const TOP_LEVEL: [&str; 7] = [
-    "keep_alive",
-    "think",
-    "format",
-    "raw",
-    "system",
-    "suffix",
-    "template",
-];
-/// Options the backend sets itself, never copied from `model_options`.
-const RESERVED: [&str; 4] = ["model", "messages", "prompt", "options"];
-/// Options that only make sense with tools (Ollama reads only `tools`).
-const TOOL_OPTIONS: [&str; 3] = ["tools", "tool_choice", "parallel_tool_calls"];
-
-/// The body of an `/api/chat` call.
-fn chat_body(model: &str, request: &GenerationRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
-    let messages = request
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role, "content": m.content}))
-        .collect();
-    body.insert("messages".into(), Value::Array(messages));
-    add_options(
-        &mut body,
-        &request.model_options,
-        request.format.as_ref(),
-        request.tool_calls,
-    );
-    body.insert(model_option::STREAM.into(), stream.into());
-    Value::Object(body)
-}
-
-/// The body of the `/api/generate` call for one prompt of `request`.
-fn generate_body(model: &str, prompt: &str, request: &BatchGenerationRequest) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
-    body.insert("prompt".into(), prompt.into());
-    // `/api/generate` has no tools.
-    add_options(
-        &mut body,
-        &request.model_options,
-        request.format.as_ref(),
-        false,
-    );
-    body.insert(model_option::STREAM.into(), false.into());
-    Value::Object(body)
-}
-
-/// Model options into `options` (renamed where Ollama's names differ) or top-level fields,
-/// and the format as `format`.
-fn add_options(
-    body: &mut Map<String, Value>,
-    model_options: &ModelOptions,
-    format: Option<&Format>,
-    tools: bool,
-) {
-    let mut options = Map::new();
-    for (key, value) in model_options {
-        let key = key.as_str();
-        if key == model_option::STREAM || RESERVED.contains(&key) {
-            continue;
-        }
-        if TOOL_OPTIONS.contains(&key) {
-            if tools && key == "tools" {
-                body.insert(key.into(), value.clone());
-            }
-            continue;
-        }
-        if TOP_LEVEL.contains(&key) {
-            body.insert(key.into(), value.clone());
-            continue;
-        }
-        let key = if key == model_option::MAX_TOKENS {
-            "num_predict"
-        } else {
-            key
-        };
-        options.insert(key.into(), value.clone());
-    }
-    if !options.is_empty() {
-        body.insert("options".into(), Value::Object(options));
-    }
-    if let Some(format) = format {
-        body.insert("format".into(), format.schema.clone());
-    }
-}
-
 /// Reads `/api/chat` NDJSON lines up to the one with `"done": true`.
 struct NdJsonChunks;
 
@@ -429,48 +342,7 @@ impl ChunkParser for NdJsonChunks {
 
 #[cfg(test)]
 mod tests {
-    use mellea_runtime::generation::Message;
-
     use super::*;
-
-    #[test]
-    fn chat_body_maps_options_into_ollama_names() {
-        let request = GenerationRequest::new([Message::user("Hi")])
-            .with_option(model_option::TEMPERATURE, 0.1)
-            .with_option(model_option::MAX_TOKENS, 64)
-            .with_option(model_option::TOP_P, 0.9)
-            .with_option(model_option::SEED, 7)
-            .with_option(model_option::STOP_SEQUENCES, json!(["END"]))
-            .with_option("num_ctx", 4096)
-            .with_option("keep_alive", "5m")
-            .with_option("tools", json!([{"type": "function"}]))
-            .with_stream(true)
-            .with_format(Format::new("Answer", json!({"type": "object"})));
-        assert_eq!(
-            chat_body("granite4:micro", &request, true),
-            json!({
-                "model": "granite4:micro",
-                "messages": [{"role": "user", "content": "Hi"}],
-                "options": {"temperature": 0.1, "num_predict": 64, "top_p": 0.9, "seed": 7,
-                            "stop": ["END"], "num_ctx": 4096},
-                "keep_alive": "5m",
-                "format": {"type": "object"},
-                "stream": true,
-            })
-        );
-        let with_tools = chat_body("m", &request.with_tool_calls(true), false);
-        assert_eq!(with_tools["tools"][0]["type"], "function");
-        assert_eq!(with_tools["stream"], false);
-    }
-
-    #[test]
-    fn generate_body_has_one_prompt_and_no_options_when_none_are_set() {
-        let request = BatchGenerationRequest::new(["a", "b"]);
-        assert_eq!(
-            generate_body("m", "b", &request),
-            json!({"model": "m", "prompt": "b", "stream": false})
-        );
-    }
 
     #[test]
     fn ollama_host_takes_the_forms_the_cli_takes() {

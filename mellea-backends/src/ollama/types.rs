@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mellea_runtime::generation::StreamChunk;
 use mellea_runtime::hooks::{GenerationOutput, Usage};
+use mellea_runtime::tools::ToolCallChunk;
 use serde::{Deserialize, Deserializer};
 
 /// An `/api/chat` answer: the whole answer of a non-streamed call, or one NDJSON line of a
@@ -71,14 +72,33 @@ pub struct OllamaMessage {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct OllamaToolCall {
+    /// The call's id, from servers that assign one (recent Ollama versions).
+    #[serde(default)]
+    pub id: Option<String>,
     /// The function and its arguments.
     pub function: OllamaFunctionCall,
+}
+
+impl OllamaToolCall {
+    /// The call as mellea's [`ToolCall`](mellea_runtime::tools::ToolCall), its arguments as JSON text.
+    pub fn to_call(&self) -> mellea_runtime::tools::ToolCall {
+        let arguments = match &self.function.arguments {
+            serde_json::Value::Null => String::new(),
+            arguments => arguments.to_string(),
+        };
+        let mut call = mellea_runtime::tools::ToolCall::new(&self.function.name, arguments);
+        call.id = self.id.clone();
+        call
+    }
 }
 
 /// The function of an [`OllamaToolCall`].
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct OllamaFunctionCall {
+    /// Position of the call in the answer, from servers that number calls.
+    #[serde(default)]
+    pub index: Option<u32>,
     /// Function name.
     pub name: String,
     /// Arguments as a JSON object (Ollama sends an object, not a JSON text).
@@ -143,6 +163,13 @@ impl GenerationOutput for OllamaChatResponse {
     fn text(&self) -> Option<&str> {
         Some(&self.message.content)
     }
+    fn tool_calls(&self) -> Vec<mellea_runtime::tools::ToolCall> {
+        self.message
+            .tool_calls
+            .iter()
+            .map(OllamaToolCall::to_call)
+            .collect()
+    }
 }
 
 impl StreamChunk for OllamaChatResponse {
@@ -157,6 +184,21 @@ impl StreamChunk for OllamaChatResponse {
     }
     fn finish_reason(&self) -> Option<&str> {
         self.done_reason.as_deref()
+    }
+    /// Ollama streams each tool call whole, in one line: every call is one piece, numbered by
+    /// the server's `index` when it sends one, else by its position in the line.
+    fn tool_call_chunks(&self) -> Vec<ToolCallChunk<'_>> {
+        self.message
+            .tool_calls
+            .iter()
+            .zip(0..)
+            .map(|(call, position)| {
+                ToolCallChunk::new(call.function.index.unwrap_or(position))
+                    .with_id(call.id.as_deref())
+                    .with_name(Some(&call.function.name))
+                    .with_arguments(Some(call.to_call().arguments))
+            })
+            .collect()
     }
 }
 

@@ -14,10 +14,12 @@
 //! request is built from the patched request. Model options map onto the request body:
 //! `temperature`, `max_tokens`, `top_p`, `seed` and `stop` by the same names, any other key
 //! verbatim (e.g. `frequency_penalty`, `logprobs`, `tools`); `stream` and `model` are the
-//! backend's to set. A [`Format`] becomes a strict `json_schema`
-//! `response_format`. Tool definitions (`model_options["tools"]`, with `tool_choice` and
-//! `parallel_tool_calls`) are sent only while the request's `tool_calls` flag is on, so a hook
-//! can switch tools off.
+//! backend's to set. A [`Format`](mellea_runtime::hooks::Format) becomes a strict `json_schema`
+//! `response_format`. Tools ([`GenerationRequest::tools`], or raw `model_options["tools"]`, with
+//! `tool_choice` and `parallel_tool_calls`) are sent only while the request's `tool_calls` flag
+//! is on, so a hook can switch tools off. An assistant message's tool calls go out as
+//! `tool_calls`, a tool result as a `tool` message with its `tool_call_id`; the answer's tool
+//! calls (streamed deltas put back together) are in the output hooks read.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,15 +41,15 @@
 //! ```
 
 mod types;
+mod wire;
 
 use std::fmt;
 
 use mellea_runtime::generation::{
     BackendIdentity, BatchGenerationRequest, ChunkStream, GenerationRequest, ServerAddress,
 };
-use mellea_runtime::hooks::{Format, ModelOptions, model_option};
 use reqwest::Url;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 pub use types::{
     AssistantMessage, BatchCompletion, ChatChoice, ChatChunk, ChatResponse, ChunkChoice,
@@ -58,6 +60,7 @@ use crate::error::{BackendError, ConfigError};
 use crate::http::{self, Api, BadFrame, ChunkParser, HttpCaller, Parsed, Target};
 use crate::lines::Sse;
 use crate::settings::HttpSettings;
+use wire::{chat_body, completions_body};
 
 /// The error of every [`OpenAiBackend`] method.
 pub type OpenAiError = BackendError;
@@ -302,93 +305,6 @@ impl OpenAiBackend {
     }
 }
 
-/// Options that the backend sets itself, never copied from `model_options`.
-const RESERVED: [&str; 4] = ["model", "messages", "prompt", "stream_options"];
-/// Options that only make sense with tools.
-const TOOL_OPTIONS: [&str; 3] = ["tools", "tool_choice", "parallel_tool_calls"];
-
-/// The body of a `chat/completions` call.
-fn chat_body(model: &str, request: &GenerationRequest, stream: bool) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
-    let messages = request
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role, "content": m.content}))
-        .collect();
-    body.insert("messages".into(), Value::Array(messages));
-    copy_options(&mut body, &request.model_options, request.tool_calls);
-    if let Some(format) = &request.format {
-        body.insert("response_format".into(), response_format(format));
-    }
-    body.insert(model_option::STREAM.into(), stream.into());
-    if stream {
-        body.insert("stream_options".into(), json!({"include_usage": true}));
-    }
-    Value::Object(body)
-}
-
-/// The body of a `completions` call for every prompt of `request`.
-fn completions_body(model: &str, request: &BatchGenerationRequest) -> Value {
-    let mut body = Map::new();
-    body.insert("model".into(), model.into());
-    body.insert("prompt".into(), request.prompts.clone().into());
-    // The completions endpoint has no tools.
-    copy_options(&mut body, &request.model_options, false);
-    if let Some(format) = &request.format {
-        body.insert("response_format".into(), response_format(format));
-    }
-    body.insert(model_option::STREAM.into(), false.into());
-    Value::Object(body)
-}
-
-/// Model options into the body: OpenAI's parameter names are mellea's option keys
-/// (`temperature`, `max_tokens`, `top_p`, `seed`, `stop`), and other keys pass through.
-fn copy_options(body: &mut Map<String, Value>, options: &ModelOptions, tools: bool) {
-    for (key, value) in options {
-        let key = key.as_str();
-        if key == model_option::STREAM
-            || RESERVED.contains(&key)
-            || (!tools && TOOL_OPTIONS.contains(&key))
-        {
-            continue;
-        }
-        body.insert(key.to_owned(), value.clone());
-    }
-}
-
-/// A structured output format as a strict `json_schema` response format.
-fn response_format(format: &Format) -> Value {
-    json!({
-        "type": "json_schema",
-        "json_schema": {
-            "name": schema_name(&format.name),
-            "schema": format.schema,
-            "strict": true,
-        }
-    })
-}
-
-/// OpenAI accepts schema names of at most 64 of `[a-zA-Z0-9_-]`.
-fn schema_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    if cleaned.is_empty() {
-        "response".into()
-    } else {
-        cleaned
-    }
-}
-
 /// Reads `chat.completion.chunk` events up to `[DONE]`.
 #[derive(Default)]
 struct SseChunks {
@@ -444,72 +360,7 @@ fn error_event(frame: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use mellea_runtime::generation::Message;
-
     use super::*;
-
-    #[test]
-    fn chat_body_maps_options_format_and_stream() {
-        let request = GenerationRequest::new([Message::system("Be brief."), Message::user("Hi")])
-            .with_option(model_option::TEMPERATURE, 0.2)
-            .with_option(model_option::MAX_TOKENS, 50)
-            .with_option(model_option::STOP_SEQUENCES, json!(["\n\n"]))
-            .with_option("frequency_penalty", 0.5)
-            .with_option("model", "not-this-one")
-            .with_option("tools", json!([{"type": "function"}]))
-            .with_stream(true)
-            .with_format(Format::new("Answer Schema!", json!({"type": "object"})));
-        let body = chat_body("m", &request, true);
-        assert_eq!(
-            body,
-            json!({
-                "model": "m",
-                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-                "temperature": 0.2,
-                "max_tokens": 50,
-                "stop": ["\n\n"],
-                "frequency_penalty": 0.5,
-                "response_format": {"type": "json_schema", "json_schema": {
-                    "name": "Answer_Schema_", "schema": {"type": "object"}, "strict": true}},
-                "stream": true,
-                "stream_options": {"include_usage": true},
-            })
-        );
-    }
-
-    #[test]
-    fn tools_are_sent_only_while_tool_calls_are_on() {
-        let request = GenerationRequest::new([Message::user("Weather?")])
-            .with_option(
-                "tools",
-                json!([{"type": "function", "function": {"name": "w"}}]),
-            )
-            .with_option("tool_choice", "auto");
-        let off = chat_body("m", &request, false);
-        assert!(off.get("tools").is_none() && off.get("tool_choice").is_none());
-        let on = chat_body("m", &request.with_tool_calls(true), false);
-        assert_eq!(on["tools"][0]["function"]["name"], "w");
-        assert_eq!(on["tool_choice"], "auto");
-        assert_eq!(on["stream"], false);
-        assert!(on.get("stream_options").is_none());
-    }
-
-    #[test]
-    fn completions_body_sends_every_prompt_in_one_array() {
-        let request = BatchGenerationRequest::new(["a", "b"]).with_option("max_tokens", 3);
-        let body = completions_body("m", &request);
-        assert_eq!(
-            body,
-            json!({"model": "m", "prompt": ["a", "b"], "max_tokens": 3, "stream": false})
-        );
-    }
-
-    #[test]
-    fn schema_names_are_made_acceptable() {
-        assert_eq!(schema_name(""), "response");
-        assert_eq!(schema_name("a.b c"), "a_b_c");
-        assert_eq!(schema_name(&"x".repeat(100)).len(), 64);
-    }
 
     #[test]
     fn the_default_server_needs_a_key_and_others_do_not() {

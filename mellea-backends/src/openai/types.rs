@@ -3,6 +3,7 @@
 
 use mellea_runtime::generation::{BatchOutput, StreamChunk};
 use mellea_runtime::hooks::{GenerationOutput, OutputView, Usage};
+use mellea_runtime::tools::ToolCallChunk;
 use serde::{Deserialize, Deserializer};
 
 /// A `chat.completion`: the answer of a non-streamed chat call.
@@ -117,6 +118,19 @@ impl GenerationOutput for ChatResponse {
     fn text(&self) -> Option<&str> {
         ChatResponse::text(self)
     }
+    fn tool_calls(&self) -> Vec<mellea_runtime::tools::ToolCall> {
+        self.tool_calls().iter().map(ToolCall::to_call).collect()
+    }
+}
+
+impl ToolCall {
+    /// The call as mellea's [`ToolCall`](mellea_runtime::tools::ToolCall).
+    pub fn to_call(&self) -> mellea_runtime::tools::ToolCall {
+        let mut call =
+            mellea_runtime::tools::ToolCall::new(&self.function.name, &self.function.arguments);
+        call.id = self.id.clone();
+        call
+    }
 }
 
 /// A `chat.completion.chunk`: one server-sent event of a streamed chat call.
@@ -225,6 +239,23 @@ impl StreamChunk for ChatChunk {
     }
     fn finish_reason(&self) -> Option<&str> {
         self.choices.first()?.finish_reason.as_deref()
+    }
+    fn tool_call_chunks(&self) -> Vec<ToolCallChunk<'_>> {
+        let Some(choice) = self.choices.first() else {
+            return Vec::new();
+        };
+        choice
+            .delta
+            .tool_calls
+            .iter()
+            .map(|piece| {
+                let function = piece.function.as_ref();
+                ToolCallChunk::new(piece.index)
+                    .with_id(piece.id.as_deref())
+                    .with_name(function.and_then(|f| f.name.as_deref()))
+                    .with_arguments(function.and_then(|f| f.arguments.as_deref()))
+            })
+            .collect()
     }
 }
 

@@ -9,3 +9,4 @@ mod faults;
 mod ollama;
 mod openai;
 mod spans;
+mod tools;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::Stream;
 
 use crate::hooks::{GenerationOutput, OutputView, Usage};
+use crate::tools::{ToolCallAssembler, ToolCallChunk};
 
 /// The outputs of one batch call, as `generation_batch_post_call` hooks read them.
 ///
@@ -74,6 +75,11 @@ pub trait StreamChunk {
     fn finish_reason(&self) -> Option<&str> {
         None
     }
+    /// Pieces of tool calls this chunk carries; the generation puts them back together into
+    /// the output view's `tool_calls`.
+    fn tool_call_chunks(&self) -> Vec<ToolCallChunk<'_>> {
+        Vec::new()
+    }
 }
 
 impl StreamChunk for String {
@@ -90,6 +96,7 @@ pub type ChunkStream<'a, C, E> = Pin<Box<dyn Stream<Item = Result<C, E>> + Send 
 pub(crate) struct StreamAccumulator {
     view: OutputView,
     chunks: u64,
+    tool_calls: ToolCallAssembler,
 }
 
 impl StreamAccumulator {
@@ -122,6 +129,9 @@ impl StreamAccumulator {
         if let Some(reason) = chunk.finish_reason() {
             self.view.finish_reasons = vec![reason.to_owned()];
         }
+        for piece in chunk.tool_call_chunks() {
+            self.tool_calls.add(piece);
+        }
         added
     }
 
@@ -132,6 +142,10 @@ impl StreamAccumulator {
 
     /// The view of everything so far.
     pub(crate) fn view(&self) -> OutputView {
-        self.view.clone()
+        let mut view = self.view.clone();
+        if !self.tool_calls.is_empty() {
+            view.tool_calls = self.tool_calls.calls();
+        }
+        view
     }
 }

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use crate::hooks::{Format, Message, ModelOptions, Object, Prompt, model_option};
+use crate::tools::ToolDefinition;
 
 /// Whether `model_options` asks for a streamed answer.
 pub(crate) fn stream_requested(model_options: &ModelOptions) -> bool {
@@ -185,6 +186,9 @@ pub struct GenerationRequest {
     pub format: Option<Format>,
     /// Whether tool calls are enabled. Writable by pre-call hooks.
     pub tool_calls: bool,
+    /// Tools offered to the model; sent only while [`tool_calls`](Self::tool_calls) is on, so
+    /// a pre-call hook that turns tool calls off withdraws them.
+    pub tools: Vec<ToolDefinition>,
 }
 
 impl GenerationRequest {
@@ -220,6 +224,22 @@ impl GenerationRequest {
     #[must_use]
     pub fn with_tool_calls(mut self, enabled: bool) -> Self {
         self.tool_calls = enabled;
+        self
+    }
+
+    /// Offers `tools` to the model and enables tool calls.
+    ///
+    /// ```
+    /// use mellea_runtime::generation::{GenerationRequest, Message};
+    /// use mellea_runtime::tools::ToolDefinition;
+    /// let tool = ToolDefinition::new("now", "The time.", serde_json::json!({"type": "object"}));
+    /// let request = GenerationRequest::new([Message::user("Time?")]).with_tools([tool]);
+    /// assert!(request.tool_calls && request.tools.len() == 1);
+    /// ```
+    #[must_use]
+    pub fn with_tools(mut self, tools: impl IntoIterator<Item = ToolDefinition>) -> Self {
+        self.tools.extend(tools);
+        self.tool_calls = true;
         self
     }
 

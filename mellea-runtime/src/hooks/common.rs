@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::HookType;
+use crate::tools::ToolCall;
 
 /// A JSON object, used for free-form maps (`user_metadata`, `data`, model options).
 pub type JsonMap = serde_json::Map<String, serde_json::Value>;
@@ -133,17 +134,29 @@ pub(crate) fn short_type_name(full: &'static str) -> &'static str {
 
 /// One message of a chat prompt.
 ///
+/// Besides text, an assistant message may carry the tool calls the model asked for, and a
+/// `tool` message answers one of them by its id.
+///
 /// ```
 /// use mellea_runtime::hooks::Message;
+/// use mellea_runtime::tools::ToolCall;
 /// let m = Message::user("Summarise this.");
 /// assert_eq!(m.role, "user");
+/// let asked = Message::assistant("").with_tool_calls([ToolCall::new("add", "{}").with_id("c1")]);
+/// let answer = Message::tool_result("c1", "3");
+/// assert_eq!(answer.tool_call_id.as_deref(), Some("c1"));
+/// assert_eq!(asked.to_semconv_json()["parts"][0]["type"], "tool_call");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Message {
     /// `"system"`, `"user"`, `"assistant"` or `"tool"`.
     pub role: String,
-    /// The text of the message.
+    /// The text of the message (of a `tool` message: the tool's result).
     pub content: String,
+    /// Tool calls the model asked for (assistant messages).
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a `tool` message answers.
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
@@ -152,6 +165,8 @@ impl Message {
         Self {
             role: role.into(),
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
     }
 
@@ -170,13 +185,36 @@ impl Message {
         Self::new("assistant", content)
     }
 
-    /// The message in the GenAI semantic conventions' message shape
+    /// A `tool` message: the result of the call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            tool_call_id: Some(call_id.into()),
+            ..Self::new("tool", content)
+        }
+    }
+
+    /// The message with `calls` as its tool calls.
+    #[must_use]
+    pub fn with_tool_calls(mut self, calls: impl IntoIterator<Item = ToolCall>) -> Self {
+        self.tool_calls = calls.into_iter().collect();
+        self
+    }
+
+    /// The message in the GenAI semantic conventions' message shape: a `text` part (unless
+    /// the message is only tool calls), one `tool_call` part per call, and for a `tool`
+    /// message a `tool_call_response` part
     /// (`{"role": ..., "parts": [{"type": "text", "content": ...}]}`).
     pub fn to_semconv_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "role": self.role,
-            "parts": [{ "type": "text", "content": self.content }],
-        })
+        let mut parts = Vec::with_capacity(1 + self.tool_calls.len());
+        if let Some(id) = &self.tool_call_id {
+            parts.push(serde_json::json!({
+                "type": "tool_call_response", "id": id, "response": self.content,
+            }));
+        } else if !self.content.is_empty() || self.tool_calls.is_empty() {
+            parts.push(serde_json::json!({ "type": "text", "content": self.content }));
+        }
+        parts.extend(self.tool_calls.iter().map(ToolCall::to_semconv_part));
+        serde_json::json!({ "role": self.role, "parts": parts })
     }
 }
 

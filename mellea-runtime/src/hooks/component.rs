@@ -7,6 +7,13 @@ payload! {
     pub struct ComponentPreExecutePayload {
         /// Correlation id of this execution.
         pub action_id: String = String::new(),
+        /// The agent's name, when the component is a `#[agent]` invocation
+        /// (`gen_ai.agent.name`). Its conversation id is the payload's session.
+        pub agent_name: Option<String> = None,
+        /// The agent's id, when one was given (`gen_ai.agent.id`).
+        pub agent_id: Option<String> = None,
+        /// What the agent does, its doc comment (`gen_ai.agent.description`).
+        pub agent_description: Option<String> = None,
         /// Type name of the action (e.g. `"Instruction"`).
         pub component_type: String = String::new(),
         /// The action.
@@ -47,6 +54,13 @@ payload! {
     pub struct ComponentPostSuccessPayload {
         /// Correlation id of this execution.
         pub action_id: String = String::new(),
+        /// The agent's name, when the component is a `#[agent]` invocation
+        /// (`gen_ai.agent.name`). Its conversation id is the payload's session.
+        pub agent_name: Option<String> = None,
+        /// The agent's id, when one was given (`gen_ai.agent.id`).
+        pub agent_id: Option<String> = None,
+        /// What the agent does, its doc comment (`gen_ai.agent.description`).
+        pub agent_description: Option<String> = None,
         /// Type name of the action.
         pub component_type: String = String::new(),
         /// The action.
@@ -73,6 +87,13 @@ payload! {
     pub struct ComponentPostErrorPayload {
         /// Correlation id of this execution.
         pub action_id: String = String::new(),
+        /// The agent's name, when the component is a `#[agent]` invocation
+        /// (`gen_ai.agent.name`). Its conversation id is the payload's session.
+        pub agent_name: Option<String> = None,
+        /// The agent's id, when one was given (`gen_ai.agent.id`).
+        pub agent_id: Option<String> = None,
+        /// What the agent does, its doc comment (`gen_ai.agent.description`).
+        pub agent_description: Option<String> = None,
         /// Type name of the action.
         pub component_type: String = String::new(),
         /// The action.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{ErrorInfo, Format, JsonMap, ModelOptions, Object, Prompt, patch, payload};
+use crate::tools::ToolCall;
 
 /// Token counts of one generation (or the aggregate of one batch).
 ///
@@ -144,6 +145,10 @@ pub trait GenerationOutput {
     fn text(&self) -> Option<&str> {
         None
     }
+    /// The tool calls the model asked for (read only when a hook listens).
+    fn tool_calls(&self) -> Vec<ToolCall> {
+        Vec::new()
+    }
 }
 
 impl<T: GenerationOutput + ?Sized> GenerationOutput for &T {
@@ -165,6 +170,9 @@ impl<T: GenerationOutput + ?Sized> GenerationOutput for &T {
     fn text(&self) -> Option<&str> {
         (**self).text()
     }
+    fn tool_calls(&self) -> Vec<ToolCall> {
+        (**self).tool_calls()
+    }
 }
 
 /// A snapshot of a [`GenerationOutput`], carried by post-call payloads.
@@ -183,6 +191,8 @@ pub struct OutputView {
     pub time_to_first_chunk: Option<Duration>,
     /// The generated text.
     pub text: Option<String>,
+    /// The tool calls the model asked for (of a stream: its pieces put back together).
+    pub tool_calls: Vec<ToolCall>,
 }
 
 impl OutputView {
@@ -195,6 +205,7 @@ impl OutputView {
             finish_reasons: output.finish_reasons(),
             time_to_first_chunk: output.time_to_first_chunk(),
             text: output.text().map(str::to_owned),
+            tool_calls: output.tool_calls(),
         }
     }
 }
@@ -217,6 +228,9 @@ impl GenerationOutput for OutputView {
     }
     fn text(&self) -> Option<&str> {
         self.text.as_deref()
+    }
+    fn tool_calls(&self) -> Vec<ToolCall> {
+        self.tool_calls.clone()
     }
 }
 

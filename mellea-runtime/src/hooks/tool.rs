@@ -20,7 +20,16 @@ payload! {
     pub struct ToolPreInvokePayload {
         /// Correlation id of this invocation.
         pub tool_invocation_id: String = String::new(),
-        /// The tool call (name, arguments, tool). Writable: replace it to change what runs.
+        /// The tool's name (`gen_ai.tool.name`).
+        pub tool_name: String = String::new(),
+        /// What the tool does, as offered to the model (`gen_ai.tool.description`).
+        pub tool_description: String = String::new(),
+        /// The model's id of the call, when the tool runs for a model's tool call
+        /// (`gen_ai.tool.call.id`).
+        pub tool_call_id: Option<String> = None,
+        /// The tool call: a [`ToolCall`](crate::tools::ToolCall) (name, id, JSON arguments) for
+        /// `#[tool]` functions. Writable: replace it (with a `ToolCall` of other arguments) to
+        /// run the tool with those arguments.
         pub model_tool_call: Option<Object> = None,
         /// Whether the tool is a control-flow tool.
         pub is_control_flow: bool = false,
@@ -40,9 +49,18 @@ payload! {
     pub struct ToolPostInvokePayload {
         /// Correlation id of this invocation.
         pub tool_invocation_id: String = String::new(),
+        /// The tool's name (`gen_ai.tool.name`).
+        pub tool_name: String = String::new(),
+        /// What the tool does, as offered to the model (`gen_ai.tool.description`).
+        pub tool_description: String = String::new(),
+        /// The model's id of the call, when the tool runs for a model's tool call
+        /// (`gen_ai.tool.call.id`).
+        pub tool_call_id: Option<String> = None,
         /// The tool call that ran.
         pub model_tool_call: Option<Object> = None,
-        /// What the tool returned. Writable: replace it to change what the model sees.
+        /// What the tool returned: its output as a `serde_json::Value` for `#[tool]` functions
+        /// (`None` when it failed). Writable: replace it (with a `Value`) to change what the
+        /// caller gets.
         pub tool_output: Option<Object> = None,
         /// The message built from the output.
         pub tool_message: Option<Object> = None,

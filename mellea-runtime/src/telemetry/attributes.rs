@@ -334,10 +334,16 @@ pub(crate) fn input_messages(prompt: &Prompt) -> Option<String> {
     })
 }
 
-/// `gen_ai.output.messages` as a JSON string: one assistant message with the generated text.
+/// `gen_ai.output.messages` as a JSON string: one assistant message with the generated text
+/// and the tool calls (`tool_call` parts).
 pub(crate) fn output_messages(output: &OutputView) -> Option<String> {
-    let text = output.text.as_deref()?;
-    let mut message = Message::assistant(text).to_semconv_json();
+    if output.text.is_none() && output.tool_calls.is_empty() {
+        return None;
+    }
+    let text = output.text.as_deref().unwrap_or_default();
+    let mut message = Message::assistant(text)
+        .with_tool_calls(output.tool_calls.iter().cloned())
+        .to_semconv_json();
     if let (Some(reason), Json::Object(map)) = (output.finish_reasons.first(), &mut message) {
         map.insert("finish_reason".into(), Json::String(reason.clone()));
     }

@@ -10,13 +10,13 @@ use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::export::Pipeline;
-use super::install::{GLOBAL_APPLICATION_TRACER, GLOBAL_INSTALL, NEXT_INSTALLATION};
+use super::install::{GLOBAL_APPLICATION_TRACER, GLOBAL_INSTALL, NEXT_INSTALLATION, register};
 use super::metrics;
 use super::{
-    ApplicationSpan, BackendTracingPlugin, ExportStats, TelemetryBuilder, TelemetryError,
-    TracingConfig,
+    AgentTracingPlugin, ApplicationSpan, BackendTracingPlugin, ExportStats, TelemetryBuilder,
+    TelemetryError, ToolTracingPlugin, TracingConfig,
 };
-use crate::plugin::{Registration, global};
+use crate::plugin::{Plugin, Registration, global};
 
 /// Everything one installation owns.
 pub(super) struct Inner {
@@ -30,6 +30,9 @@ pub(super) struct Inner {
     pub(super) provider: Option<SdkTracerProvider>,
     pub(super) owns_provider: bool,
     pub(super) plugin: Option<Arc<BackendTracingPlugin>>,
+    /// The `execute_tool` and `invoke_agent` tracing plugins, registered with `plugin`.
+    pub(super) invocation_plugins: Option<(Arc<ToolTracingPlugin>, Arc<AgentTracingPlugin>)>,
+    pub(super) invocation_registrations: Vec<Registration>,
     pub(super) application_tracer: Option<SdkTracer>,
     pub(super) registration: Option<Registration>,
     pub(super) global: bool,
@@ -38,6 +41,22 @@ pub(super) struct Inner {
 }
 
 impl Inner {
+    /// Registers the tool and agent tracing plugins next to the backend tracing plugin (for
+    /// `session`, or process-wide).
+    pub(super) fn register_invocation_plugins(
+        &mut self,
+        session: Option<&str>,
+    ) -> Result<(), TelemetryError> {
+        let Some((tools, agents)) = self.invocation_plugins.clone() else {
+            return Ok(());
+        };
+        for plugin in [tools as Arc<dyn Plugin>, agents] {
+            self.invocation_registrations
+                .push(register(plugin, session)?);
+        }
+        Ok(())
+    }
+
     /// The counts of every accounted exporter, of spans and of metric data points.
     fn stats(&self) -> ExportStats {
         let mut pipelines = self.pipelines.clone();
@@ -62,6 +81,9 @@ impl Inner {
             }
         }
         if let Some(registration) = self.registration.take() {
+            global().unregister(&registration);
+        }
+        for registration in self.invocation_registrations.drain(..) {
             global().unregister(&registration);
         }
         if self.global {
@@ -167,6 +189,8 @@ impl Telemetry {
                 provider: None,
                 owns_provider: false,
                 plugin: None,
+                invocation_plugins: None,
+                invocation_registrations: Vec::new(),
                 application_tracer: None,
                 registration: None,
                 global: false,

@@ -113,6 +113,7 @@ impl TelemetryBuilder {
         // global yet, or its teardown would take the lock again.
         let registration = register(plugin, session.as_deref())?;
         inner.registration = Some(registration.clone());
+        inner.register_invocation_plugins(session.as_deref())?;
         let Some(installed) = installed.as_mut() else {
             return Ok(Telemetry {
                 inner: Arc::new(inner),
@@ -137,6 +138,16 @@ pub(super) fn plugin_name(base: &str, session: Option<&str>) -> String {
     match session {
         Some(session) => format!("{base}.session.{session}"),
         None => base.to_owned(),
+    }
+}
+
+/// The registry name of a tracing plugin installed next to the backend tracing plugin named
+/// `backend`: `tool_tracing` for `backend_tracing`, `tool_tracing.session.{id}` for
+/// `backend_tracing.session.{id}`, `{backend}.tool_tracing` for a custom name.
+pub(super) fn companion_name(backend: &str, companion: &str) -> String {
+    match backend.strip_prefix(BackendTracingPlugin::NAME) {
+        Some(rest) => format!("{companion}{rest}"),
+        None => format!("{backend}.{companion}"),
     }
 }
 

@@ -32,6 +32,7 @@
 //! to one session (which is also how tests each get their own exporter). [`ApplicationSpan`]
 //! wraps the application's own operations in spans the backend spans nest under.
 
+mod agent_plugin;
 mod application;
 pub mod attributes;
 mod builder;
@@ -41,6 +42,7 @@ mod error;
 mod export;
 mod guard;
 mod install;
+mod invocation_span;
 pub mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;
@@ -53,11 +55,14 @@ mod provider;
 mod redact;
 pub mod semconv;
 mod signal;
+mod tool_plugin;
+mod viewer_hints;
 mod warnings;
 
 #[doc(hidden)]
 pub use crate::env::reread_env_flags;
 pub use crate::env::truthy;
+pub use agent_plugin::AgentTracingPlugin;
 pub use application::ApplicationSpan;
 pub use builder::TelemetryBuilder;
 pub use config::{
@@ -81,3 +86,5 @@ pub(crate) use plugin::SpanSlot;
 pub use propagate::{Propagated, propagate};
 pub use provider::{application_tracer, backend_tracer};
 pub use redact::redact_userinfo;
+pub use tool_plugin::ToolTracingPlugin;
+pub use viewer_hints::{TRACES_VIEWER_HINTS_ENV, ViewerHints};

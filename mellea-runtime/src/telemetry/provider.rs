@@ -17,14 +17,17 @@ use opentelemetry_sdk::trace::{
 use super::builder::BatchSettings;
 use super::export::{BoundedQueue, CountingExporter, Pipeline, PipelineKind};
 use super::guard::Inner;
-use super::install::NEXT_INSTALLATION;
+use super::install::{NEXT_INSTALLATION, companion_name};
 use super::signal::Signal;
 #[cfg(feature = "otlp")]
 use super::warnings::build_failed;
 use super::warnings::{exporters_not_added, warn};
 #[cfg(not(feature = "otlp"))]
 use super::warnings::{no_endpoint, otlp_unavailable};
-use super::{BackendTracingPlugin, TelemetryBuilder, TracingConfig, semconv};
+use super::{
+    AgentTracingPlugin, BackendTracingPlugin, TelemetryBuilder, ToolTracingPlugin, TracingConfig,
+    ViewerHints, semconv,
+};
 #[cfg(feature = "otlp")]
 use super::{otlp, otlp_target, redact_userinfo};
 
@@ -228,6 +231,17 @@ impl TelemetryBuilder {
             },
         );
         warnings.append(&mut warnings_built);
+        let hints = ViewerHints::from_env();
+        let tool_plugin = ToolTracingPlugin::from_provider(&provider)
+            .with_name(companion_name(&plugin_name, ToolTracingPlugin::NAME))
+            .with_content_capture(self.config.capture_content)
+            .with_content_limit(self.config.content_value_limit)
+            .with_viewer_hints(hints);
+        let agent_plugin = AgentTracingPlugin::from_provider(&provider)
+            .with_name(companion_name(&plugin_name, AgentTracingPlugin::NAME))
+            .with_content_capture(self.config.capture_content)
+            .with_content_limit(self.config.content_value_limit)
+            .with_viewer_hints(hints);
         let plugin = BackendTracingPlugin::from_provider(&provider)
             .with_name(plugin_name)
             .with_content_capture(self.config.capture_content)
@@ -242,6 +256,8 @@ impl TelemetryBuilder {
             provider: Some(provider),
             owns_provider,
             plugin: Some(Arc::new(plugin)),
+            invocation_plugins: Some((Arc::new(tool_plugin), Arc::new(agent_plugin))),
+            invocation_registrations: Vec::new(),
             registration: None,
             global: false,
             metrics: None,

@@ -124,3 +124,28 @@ pub const MELLEA_HTTP_RETRY_WAIT: &str = "mellea.http.retry.wait";
 pub const BACKEND_TRACER: &str = "mellea.backend";
 /// Instrumentation scope of application spans.
 pub const APPLICATION_TRACER: &str = "mellea.application";
+
+/// `gen_ai.operation.name` of a tool call's span.
+pub const OPERATION_EXECUTE_TOOL: &str = "execute_tool";
+/// `gen_ai.operation.name` of an agent invocation's span.
+pub const OPERATION_INVOKE_AGENT: &str = "invoke_agent";
+/// `gen_ai.tool.name`.
+pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+/// `gen_ai.tool.call.id`: the model's id of the call.
+pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+/// `gen_ai.tool.type`: [`TOOL_TYPE_FUNCTION`] for `#[tool]` functions.
+pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
+/// The `gen_ai.tool.type` of a tool that is a function of the application.
+pub const TOOL_TYPE_FUNCTION: &str = "function";
+/// `gen_ai.tool.description`.
+pub const GEN_AI_TOOL_DESCRIPTION: &str = "gen_ai.tool.description";
+/// `gen_ai.tool.call.arguments` (JSON text; content capture only).
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+/// `gen_ai.tool.call.result` (JSON text; content capture only).
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+/// `gen_ai.agent.name`.
+pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
+/// `gen_ai.agent.id`.
+pub const GEN_AI_AGENT_ID: &str = "gen_ai.agent.id";
+/// `gen_ai.agent.description`.
+pub const GEN_AI_AGENT_DESCRIPTION: &str = "gen_ai.agent.description";
