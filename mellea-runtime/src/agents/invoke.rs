@@ -12,12 +12,13 @@ use opentelemetry::context::FutureExt as _;
 use serde_json::Value;
 
 use crate::__private::FromViolation;
+use crate::generation::drive_detached;
 use crate::hooks::{
     ComponentPostError, ComponentPostErrorPayload, ComponentPostSuccess,
     ComponentPostSuccessPayload, ComponentPreExecute, ComponentPreExecutePayload, ErrorInfo,
     HookMask, HookType, Object, Payload, short_type_name,
 };
-use crate::invocation::{Invocation, drive_detached};
+use crate::invocation::Invocation;
 use crate::plugin::{BoxFuture, global, has_any_listener, has_listeners};
 use crate::session;
 
@@ -243,7 +244,7 @@ impl Drop for AgentScope {
             .take()
             .and_then(|live| live.end(Err(ErrorInfo::cancelled())))
         {
-            drive_detached(firing);
+            drive_detached(firing, "an agent invocation");
         }
     }
 }

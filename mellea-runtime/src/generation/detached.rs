@@ -16,7 +16,7 @@ impl Drop for Generation {
             self.fire_failure(ErrorInfo::cancelled(), None);
         }
         if let Some(pending) = self.pending.take() {
-            drive_detached(pending);
+            drive_detached(pending, "a generation");
         }
     }
 }
@@ -27,14 +27,15 @@ impl Drop for Generation {
 /// recorders) finish right here, so the span ends the moment the generation is dropped — and
 /// hands the rest to the ambient tokio runtime. Without a runtime it is driven to completion
 /// on this thread. While the thread unwinds from a panic, running plugin code inline could
-/// abort the process, so the firing only ever goes to the runtime then.
-fn drive_detached(mut firing: BoxFuture<'static, ()>) {
+/// abort the process, so the firing only ever goes to the runtime then. `what` names the
+/// dropped thing in the warning ("a generation", "an invocation").
+pub(crate) fn drive_detached(mut firing: BoxFuture<'static, ()>, what: &str) {
     let runtime = tokio::runtime::Handle::try_current().ok();
     if std::thread::panicking() {
         match runtime {
             Some(runtime) => drop(runtime.spawn(firing)),
             None => tracing::warn!(
-                "a generation was dropped while its thread unwinds from a panic, outside a tokio \
+                "{what} was dropped while its thread unwinds from a panic, outside a tokio \
                  runtime; its end hook cannot run safely and is skipped"
             ),
         }

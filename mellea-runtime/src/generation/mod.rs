@@ -13,6 +13,7 @@
 
 mod backend;
 mod detached;
+pub(crate) use detached::drive_detached;
 mod error_info;
 mod info;
 mod kind;

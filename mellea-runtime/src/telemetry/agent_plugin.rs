@@ -1,16 +1,15 @@
 //! `AgentTracingPlugin`: one `invoke_agent {gen_ai.agent.name}` span per `#[agent]` call.
 
-use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 use serde_json::{Value, json};
 
-use super::attributes::{DEFAULT_CONTENT_VALUE_LIMIT, truncate_content};
-use super::invocation_span::{self, next_instance, proceed};
+use super::attributes::truncate_content;
+use super::invocation_span::{self, invocation_plugin_builder, proceed};
+use super::semconv;
 use super::viewer_hints::ViewerHints;
-use super::{backend_tracer, semconv};
 use crate::hooks::{
     ComponentPostError, ComponentPostErrorPayload, ComponentPostSuccess,
     ComponentPostSuccessPayload, ComponentPreExecute, ComponentPreExecutePayload, Object,
@@ -36,61 +35,13 @@ pub struct AgentTracingPlugin {
     hints: ViewerHints,
 }
 
-impl fmt::Debug for AgentTracingPlugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentTracingPlugin")
-            .field("name", &self.name)
-            .field("capture_content", &self.capture_content)
-            .finish_non_exhaustive()
-    }
-}
+invocation_plugin_builder!(
+    AgentTracingPlugin,
+    name = "agent_tracing",
+    captures = "Records the agent's input and output messages (may contain PII)."
+);
 
 impl AgentTracingPlugin {
-    /// The plugin's registry name unless renamed with [`with_name`](Self::with_name).
-    pub const NAME: &'static str = "agent_tracing";
-    /// Priority of every handler.
-    pub const PRIORITY: i32 = 1040;
-
-    /// A plugin creating its spans with `provider`'s `mellea.backend` tracer; capture off.
-    pub fn from_provider(provider: &SdkTracerProvider) -> Self {
-        Self {
-            name: Self::NAME.to_owned(),
-            instance: next_instance(),
-            tracer: backend_tracer(provider),
-            capture_content: false,
-            content_limit: DEFAULT_CONTENT_VALUE_LIMIT,
-            hints: ViewerHints::None,
-        }
-    }
-
-    /// Renames the plugin; registries need unique names.
-    #[must_use]
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Records the agent's input and output messages (may contain PII).
-    #[must_use]
-    pub fn with_content_capture(mut self, capture: bool) -> Self {
-        self.capture_content = capture;
-        self
-    }
-
-    /// The longest captured attribute, in characters.
-    #[must_use]
-    pub fn with_content_limit(mut self, limit: usize) -> Self {
-        self.content_limit = limit;
-        self
-    }
-
-    /// Adds the extra attributes `hints` asks for (see [`ViewerHints`]).
-    #[must_use]
-    pub fn with_viewer_hints(mut self, hints: ViewerHints) -> Self {
-        self.hints = hints;
-        self
-    }
-
     fn on_pre(&self, payload: &ComponentPreExecutePayload, ctx: &HookContext) {
         let Some(name) = &payload.agent_name else {
             return;

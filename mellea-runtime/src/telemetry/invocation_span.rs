@@ -99,3 +99,69 @@ pub(super) fn end(
 pub(super) fn proceed<'a, P: Send + 'a>() -> BoxFuture<'a, HookResult<P>> {
     Box::pin(std::future::ready(Ok(HookAction::Continue)))
 }
+
+/// The fields, `Debug`, constants and builder methods the tool and agent tracing plugins share:
+/// `$ty` must have the fields `name`, `instance`, `tracer`, `capture_content`, `content_limit`
+/// and `hints`.
+macro_rules! invocation_plugin_builder {
+    ($ty:ident, name = $name:literal, captures = $captures:literal) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.name)
+                    .field("capture_content", &self.capture_content)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $ty {
+            /// The plugin's registry name unless renamed with [`with_name`](Self::with_name).
+            pub const NAME: &'static str = $name;
+            /// Priority of every handler.
+            pub const PRIORITY: i32 = 1040;
+
+            /// A plugin creating its spans with `provider`'s `mellea.backend` tracer; capture
+            /// off.
+            pub fn from_provider(provider: &::opentelemetry_sdk::trace::SdkTracerProvider) -> Self {
+                Self {
+                    name: Self::NAME.to_owned(),
+                    instance: $crate::telemetry::invocation_span::next_instance(),
+                    tracer: $crate::telemetry::backend_tracer(provider),
+                    capture_content: false,
+                    content_limit: $crate::telemetry::attributes::DEFAULT_CONTENT_VALUE_LIMIT,
+                    hints: $crate::telemetry::ViewerHints::None,
+                }
+            }
+
+            /// Renames the plugin; registries need unique names.
+            #[must_use]
+            pub fn with_name(mut self, name: impl Into<String>) -> Self {
+                self.name = name.into();
+                self
+            }
+
+            #[doc = $captures]
+            #[must_use]
+            pub fn with_content_capture(mut self, capture: bool) -> Self {
+                self.capture_content = capture;
+                self
+            }
+
+            /// The longest captured attribute, in characters.
+            #[must_use]
+            pub fn with_content_limit(mut self, limit: usize) -> Self {
+                self.content_limit = limit;
+                self
+            }
+
+            /// Adds the extra attributes `hints` asks for (see
+            /// [`ViewerHints`](crate::telemetry::ViewerHints)).
+            #[must_use]
+            pub fn with_viewer_hints(mut self, hints: $crate::telemetry::ViewerHints) -> Self {
+                self.hints = hints;
+                self
+            }
+        }
+    };
+}
+pub(super) use invocation_plugin_builder;

@@ -1,16 +1,15 @@
 //! `ToolTracingPlugin`: one `execute_tool {gen_ai.tool.name}` span per `#[tool]` run.
 
-use std::fmt;
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 use serde_json::Value;
 
-use super::attributes::{DEFAULT_CONTENT_VALUE_LIMIT, truncate_content};
-use super::invocation_span::{self, next_instance, proceed};
+use super::attributes::truncate_content;
+use super::invocation_span::{self, invocation_plugin_builder, proceed};
+use super::semconv;
 use super::viewer_hints::ViewerHints;
-use super::{backend_tracer, semconv};
 use crate::hooks::{ToolPostInvoke, ToolPostInvokePayload, ToolPreInvoke, ToolPreInvokePayload};
 use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
 use crate::tools::ToolCall;
@@ -35,61 +34,13 @@ pub struct ToolTracingPlugin {
     hints: ViewerHints,
 }
 
-impl fmt::Debug for ToolTracingPlugin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ToolTracingPlugin")
-            .field("name", &self.name)
-            .field("capture_content", &self.capture_content)
-            .finish_non_exhaustive()
-    }
-}
+invocation_plugin_builder!(
+    ToolTracingPlugin,
+    name = "tool_tracing",
+    captures = "Records the arguments and result of each call (may contain PII)."
+);
 
 impl ToolTracingPlugin {
-    /// The plugin's registry name unless renamed with [`with_name`](Self::with_name).
-    pub const NAME: &'static str = "tool_tracing";
-    /// Priority of every handler.
-    pub const PRIORITY: i32 = 1040;
-
-    /// A plugin creating its spans with `provider`'s `mellea.backend` tracer; capture off.
-    pub fn from_provider(provider: &SdkTracerProvider) -> Self {
-        Self {
-            name: Self::NAME.to_owned(),
-            instance: next_instance(),
-            tracer: backend_tracer(provider),
-            capture_content: false,
-            content_limit: DEFAULT_CONTENT_VALUE_LIMIT,
-            hints: ViewerHints::None,
-        }
-    }
-
-    /// Renames the plugin; registries need unique names.
-    #[must_use]
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Records the arguments and result of each call (may contain PII).
-    #[must_use]
-    pub fn with_content_capture(mut self, capture: bool) -> Self {
-        self.capture_content = capture;
-        self
-    }
-
-    /// The longest captured attribute, in characters.
-    #[must_use]
-    pub fn with_content_limit(mut self, limit: usize) -> Self {
-        self.content_limit = limit;
-        self
-    }
-
-    /// Adds the extra attributes `hints` asks for (see [`ViewerHints`]).
-    #[must_use]
-    pub fn with_viewer_hints(mut self, hints: ViewerHints) -> Self {
-        self.hints = hints;
-        self
-    }
-
     fn on_pre(&self, payload: &ToolPreInvokePayload, ctx: &HookContext) {
         let mut attributes = vec![
             KeyValue::new(

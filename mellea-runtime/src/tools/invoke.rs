@@ -16,11 +16,12 @@ use serde_json::Value;
 
 use super::{ToolCall, ToolError};
 use crate::__private::FromViolation;
+use crate::generation::drive_detached;
 use crate::hooks::{
     ErrorInfo, HookMask, HookType, Message, Object, Payload, ToolPostInvoke, ToolPostInvokePayload,
     ToolPreInvoke, ToolPreInvokePayload, is_internal_tool,
 };
-use crate::invocation::{Invocation, drive_detached};
+use crate::invocation::Invocation;
 use crate::plugin::{BoxFuture, global, has_any_listener, has_listeners};
 
 /// The hooks a tool invocation fires.
@@ -267,7 +268,7 @@ impl Drop for ToolScope {
         if let Some(live) = self.live.take()
             && let Some(firing) = live.post(None, Some(ErrorInfo::cancelled()))
         {
-            drive_detached(Box::pin(firing.map(drop)));
+            drive_detached(Box::pin(firing.map(drop)), "a tool call");
         }
     }
 }
