@@ -47,6 +47,8 @@
 #![deny(unsafe_code)]
 
 mod error;
+#[cfg(any(feature = "openai", feature = "ollama"))]
+mod function_tool;
 mod http;
 mod lines;
 mod retry;

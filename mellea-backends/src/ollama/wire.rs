@@ -1,9 +1,9 @@
 //! Ollama's wire format of a request: messages (with tool calls and tool results), tool
 //! definitions, model options renamed into `options`, and the format.
 
+use crate::function_tool::function_tool;
 use mellea_runtime::generation::{BatchGenerationRequest, GenerationRequest, Message};
 use mellea_runtime::hooks::{Format, ModelOptions, model_option};
-use mellea_runtime::tools::ToolDefinition;
 use serde_json::{Map, Value, json};
 
 /// Options that stay top-level in Ollama's request instead of going into `options`.
@@ -38,7 +38,7 @@ pub(super) fn chat_body(model: &str, request: &GenerationRequest, stream: bool) 
         request.tool_calls,
     );
     if request.tool_calls && !request.tools.is_empty() {
-        let tools = request.tools.iter().map(tool_definition).collect();
+        let tools = request.tools.iter().map(function_tool).collect();
         body.insert("tools".into(), Value::Array(tools));
     }
     body.insert(model_option::STREAM.into(), stream.into());
@@ -137,21 +137,9 @@ fn message(message: &Message, conversation: &[Message]) -> Value {
     Value::Object(wire)
 }
 
-/// A tool as a `function` tool (the same shape as OpenAI's).
-fn tool_definition(tool: &ToolDefinition) -> Value {
-    json!({
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use mellea_runtime::tools::ToolCall;
+    use mellea_runtime::tools::{ToolCall, ToolDefinition};
 
     use super::*;
 

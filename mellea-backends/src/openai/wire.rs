@@ -1,9 +1,9 @@
 //! The OpenAI wire format of a request: messages (with tool calls and tool results), tool
 //! definitions, model options and the structured output format.
 
+use crate::function_tool::function_tool;
 use mellea_runtime::generation::{BatchGenerationRequest, GenerationRequest, Message};
 use mellea_runtime::hooks::{Format, ModelOptions, model_option};
-use mellea_runtime::tools::ToolDefinition;
 use serde_json::{Map, Value, json};
 
 /// Options that the backend sets itself, never copied from `model_options`.
@@ -19,7 +19,7 @@ pub(super) fn chat_body(model: &str, request: &GenerationRequest, stream: bool) 
     body.insert("messages".into(), Value::Array(messages));
     copy_options(&mut body, &request.model_options, request.tool_calls);
     if request.tool_calls && !request.tools.is_empty() {
-        let tools = request.tools.iter().map(tool_definition).collect();
+        let tools = request.tools.iter().map(function_tool).collect();
         body.insert("tools".into(), Value::Array(tools));
     }
     if let Some(format) = &request.format {
@@ -124,21 +124,9 @@ fn message(message: &Message) -> Value {
     Value::Object(wire)
 }
 
-/// A tool as a `function` tool.
-fn tool_definition(tool: &ToolDefinition) -> Value {
-    json!({
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use mellea_runtime::tools::ToolCall;
+    use mellea_runtime::tools::{ToolCall, ToolDefinition};
 
     use super::*;
 
