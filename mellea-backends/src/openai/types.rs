@@ -298,7 +298,7 @@ impl BatchOutput for BatchCompletion {
             .iter()
             .map(|completion| {
                 let mut view = OutputView::default();
-                view.response_model = self.model.clone();
+                view.response_model = self.model.as_deref().map(Into::into);
                 view.response_id = self.id.clone();
                 view.finish_reasons = completion.finish_reason.iter().cloned().collect();
                 view.text = Some(completion.text.clone());

@@ -129,6 +129,16 @@ impl GenerationInfo {
         lock(&self.body)
     }
 
+    /// Ends what the generation held (plugins' per-call state, open spans, the contexts and
+    /// session) and leaves an empty value whose allocation can be reused.
+    pub(super) fn clear(&mut self) {
+        self.session = None;
+        self.parent = Context::new();
+        *self.body.get_mut().unwrap_or_else(PoisonError::into_inner) = None;
+        self.extensions = Extensions::new();
+        self.spans = Default::default();
+    }
+
     /// Per-call state of plugins, dropped with the generation.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions

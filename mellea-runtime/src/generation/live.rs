@@ -1,9 +1,9 @@
 //! A begun generation's state and the payloads of the hooks it fires: built from the shared
 //! [`GenerationInfo`] and what is specific to each hook, nothing copied per hook.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::recycled::RecycledInfo;
 use super::{BatchRequest, ChatRequest, GenerationInfo, GenerationKind};
 use crate::error::PluginViolation;
 use crate::hooks::{
@@ -48,7 +48,7 @@ impl Drop for LiveToken {
 /// and dropped (with the plugins' per-call state) when that hook has run.
 pub(super) struct Live {
     /// Shared with every hook the generation fires, through their contexts.
-    pub(super) info: Arc<GenerationInfo>,
+    pub(super) info: RecycledInfo,
     /// Kept from pre-call for post-call, only while one of them has a listener.
     prompt: Option<Prompt>,
     _counted: LiveToken,
@@ -57,7 +57,7 @@ pub(super) struct Live {
 impl Live {
     pub(super) fn new(info: GenerationInfo) -> Self {
         Self {
-            info: Arc::new(info),
+            info: RecycledInfo::new(info),
             prompt: None,
             _counted: LiveToken::new(),
         }
@@ -65,7 +65,7 @@ impl Live {
 
     /// A fresh context for one dispatch: the generation's facts, empty state. No allocation.
     fn dispatch_ctx(&self) -> HookContext {
-        HookContext::for_generation(&self.info)
+        HookContext::for_generation(self.info.arc())
     }
 
     /// Stamps the generation's session on a payload (in place: payloads are large, and every

@@ -20,6 +20,7 @@ mod kind;
 mod live;
 mod output;
 mod parent;
+mod recycled;
 mod request;
 pub(crate) mod scope;
 pub(crate) mod snapshot;

@@ -120,10 +120,15 @@ impl StreamAccumulator {
         if let Some(usage) = chunk.usage() {
             self.view.usage = Some(usage);
         }
-        if let Some(model) = chunk.response_model() {
-            self.view.response_model = Some(model.to_owned());
+        // Providers repeat the model and the response id on every chunk: copied once.
+        if let Some(model) = chunk.response_model()
+            && self.view.response_model.as_deref() != Some(model)
+        {
+            self.view.response_model = Some(crate::hooks::shared_model_name(model));
         }
-        if let Some(id) = chunk.response_id() {
+        if let Some(id) = chunk.response_id()
+            && self.view.response_id.as_deref() != Some(id)
+        {
             self.view.response_id = Some(id.to_owned());
         }
         if let Some(reason) = chunk.finish_reason() {

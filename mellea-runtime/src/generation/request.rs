@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::hooks::{Format, Message, ModelOptions, Object, Prompt, model_option};
+use crate::hooks::{Format, Message, Messages, ModelOptions, Object, Prompt, model_option};
 use crate::tools::ToolDefinition;
 
 /// Whether `model_options` asks for a streamed answer.
@@ -174,8 +174,8 @@ impl<R: BatchRequest + ?Sized> BatchRequest for &mut R {
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct GenerationRequest {
-    /// The prompt.
-    pub messages: Vec<Message>,
+    /// The prompt. Shared with the hooks that read it, not copied: see [`Messages`].
+    pub messages: Messages,
     /// The action being generated for.
     pub action: Option<Object>,
     /// The conversation context.
@@ -280,7 +280,7 @@ impl ChatRequest for GenerationRequest {
         self.tool_calls
     }
     fn prompt(&self) -> Option<Prompt> {
-        Some(Prompt::Messages(self.messages.iter().cloned().collect()))
+        Some(Prompt::Messages(self.messages.clone()))
     }
     fn apply_patch(
         &mut self,
