@@ -3,7 +3,7 @@
 //! handler it fires, so no fact of the generation is copied per hook.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use opentelemetry::Context;
@@ -25,8 +25,9 @@ const ID_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
 /// # }
 /// ```
 pub struct GenerationInfo {
-    /// Formatted in place: reading the id never allocates.
-    id: [u8; ID_LEN],
+    /// Minted when first read (most generations are never asked for theirs: the tracing
+    /// plugin does not record it), formatted in place: reading it never allocates.
+    id: OnceLock<[u8; ID_LEN]>,
     kind: GenerationKind,
     /// Shared with other generations of the same backend (see `BackendSnapshot`).
     backend: Arc<BackendInfo>,
@@ -65,10 +66,8 @@ impl GenerationInfo {
         parent: Context,
         session: Option<Arc<str>>,
     ) -> Self {
-        let mut id = [0; ID_LEN];
-        uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
         Self {
-            id,
+            id: OnceLock::new(),
             kind,
             backend,
             session,
@@ -82,8 +81,13 @@ impl GenerationInfo {
 
     /// The Mellea-side correlation id (a UUID v4; distinct from the provider's response id).
     pub fn id(&self) -> &str {
+        let id = self.id.get_or_init(|| {
+            let mut id = [0; ID_LEN];
+            uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
+            id
+        });
         // Always ASCII: written by the UUID formatter.
-        std::str::from_utf8(&self.id).unwrap_or_default()
+        std::str::from_utf8(id).unwrap_or_default()
     }
 
     /// Which path the generation takes.
@@ -132,6 +136,7 @@ impl GenerationInfo {
     /// Ends what the generation held (plugins' per-call state, open spans, the contexts and
     /// session) and leaves an empty value whose allocation can be reused.
     pub(super) fn clear(&mut self) {
+        self.id = OnceLock::new();
         self.session = None;
         self.parent = Context::new();
         *self.body.get_mut().unwrap_or_else(PoisonError::into_inner) = None;

@@ -103,12 +103,15 @@ impl Live {
             ..Default::default()
         };
         self.stamp(&mut payload);
-        let dispatched = global()
-            .dispatch_in_place::<GenerationPreCall>(payload, self.dispatch_ctx())
+        global()
+            .dispatch_mut::<GenerationPreCall>(&mut payload, self.dispatch_ctx())
             .await?;
-        let p = dispatched.payload;
-        self.prompt = p.prompt;
-        request.apply_patch(p.model_options, p.format, p.tool_calls);
+        self.prompt = payload.prompt.take();
+        request.apply_patch(
+            std::mem::take(&mut payload.model_options),
+            payload.format.take(),
+            payload.tool_calls,
+        );
         Ok(())
     }
 
@@ -129,20 +132,23 @@ impl Live {
             ..Default::default()
         };
         self.stamp(&mut payload);
-        let dispatched = global()
-            .dispatch_in_place::<GenerationBatchPreCall>(payload, self.dispatch_ctx())
+        global()
+            .dispatch_mut::<GenerationBatchPreCall>(&mut payload, self.dispatch_ctx())
             .await?;
-        let p = dispatched.payload;
-        request.apply_patch(p.model_options, p.format, p.tool_calls);
+        request.apply_patch(
+            std::mem::take(&mut payload.model_options),
+            payload.format.take(),
+            payload.tool_calls,
+        );
         Ok(())
     }
 
     /// Dispatches an end-of-generation hook. A block there has nothing left to stop, so it is
     /// logged and otherwise ignored.
-    async fn dispatch_final<H: Hook>(&self, mut payload: H::Payload) {
-        self.stamp(&mut payload);
+    async fn dispatch_final<H: Hook>(&self, payload: &mut H::Payload) {
+        self.stamp(payload);
         if let Err(violation) = global()
-            .dispatch_in_place::<H>(payload, self.dispatch_ctx())
+            .dispatch_mut::<H>(payload, self.dispatch_ctx())
             .await
         {
             warn_unblockable::<H>(&violation, "a generation that has already ended");
@@ -162,7 +168,9 @@ impl Live {
             ..Default::default()
         };
         Some(Box::pin(async move {
-            self.dispatch_final::<GenerationPostCall>(payload).await;
+            let mut payload = payload;
+            self.dispatch_final::<GenerationPostCall>(&mut payload)
+                .await;
         }))
     }
 
@@ -179,7 +187,8 @@ impl Live {
             ..Default::default()
         };
         Some(Box::pin(async move {
-            self.dispatch_final::<GenerationBatchPostCall>(payload)
+            let mut payload = payload;
+            self.dispatch_final::<GenerationBatchPostCall>(&mut payload)
                 .await;
         }))
     }
@@ -203,7 +212,8 @@ impl Live {
                     ..Default::default()
                 };
                 Some(Box::pin(async move {
-                    self.dispatch_final::<GenerationError>(payload).await;
+                    let mut payload = payload;
+                    self.dispatch_final::<GenerationError>(&mut payload).await;
                 }))
             }
             GenerationKind::Batch => {
@@ -216,7 +226,9 @@ impl Live {
                     ..Default::default()
                 };
                 Some(Box::pin(async move {
-                    self.dispatch_final::<GenerationBatchError>(payload).await;
+                    let mut payload = payload;
+                    self.dispatch_final::<GenerationBatchError>(&mut payload)
+                        .await;
                 }))
             }
         }
@@ -232,8 +244,9 @@ impl Live {
         self.stamp(&mut payload);
         let ctx = self.dispatch_ctx();
         Box::pin(async move {
+            let mut payload = payload;
             if let Err(violation) = global()
-                .dispatch_in_place::<GenerationEvent>(payload, ctx)
+                .dispatch_mut::<GenerationEvent>(&mut payload, ctx)
                 .await
             {
                 warn_unblockable::<GenerationEvent>(&violation, "an event");

@@ -100,14 +100,15 @@ pub(crate) struct StreamAccumulator {
 }
 
 impl StreamAccumulator {
-    /// Folds one chunk in; returns the number of text bytes it added.
+    /// Folds one chunk in; returns the number of text bytes it added. `since_start` is read
+    /// only for the first chunk (the clock is not read per chunk).
     pub(crate) fn add<C: StreamChunk + ?Sized>(
         &mut self,
         chunk: &C,
-        since_start: Duration,
+        since_start: impl FnOnce() -> Duration,
     ) -> usize {
         if self.chunks == 0 {
-            self.view.time_to_first_chunk = Some(since_start);
+            self.view.time_to_first_chunk = Some(since_start());
         }
         self.chunks += 1;
         let added = chunk.text().map_or(0, str::len);

@@ -102,13 +102,16 @@ where
             };
             match ready!(polled) {
                 Some(Ok(chunk)) => {
-                    let now = Instant::now();
-                    let index = this.accumulated.chunks();
-                    let added = this.accumulated.add(&chunk, now - this.started);
-                    let since_last = this.last_chunk.replace(now).map(|last| now - last);
+                    let started = this.started;
                     if !this.chunk_events {
+                        // The clock is read for the first chunk only (time to first chunk).
+                        this.accumulated.add(&chunk, || started.elapsed());
                         return Poll::Ready(Some(Ok(chunk)));
                     }
+                    let now = Instant::now();
+                    let index = this.accumulated.chunks();
+                    let added = this.accumulated.add(&chunk, || now - started);
+                    let since_last = this.last_chunk.replace(now).map(|last| now - last);
                     let mut data = JsonMap::new();
                     data.insert("chunk_index".into(), index.into());
                     data.insert("chunk_text_length".into(), added.into());

@@ -79,18 +79,30 @@ impl PluginRegistry {
     }
 
     /// [`dispatch`](Self::dispatch) without the box, for callers whose own future already
-    /// lives on the heap (a generation's listened-to path).
+    /// lives on the heap.
     pub(crate) async fn dispatch_in_place<H: Hook>(
         &self,
         mut payload: H::Payload,
         ctx: HookContext,
     ) -> Result<Dispatched<H::Payload>, PluginViolation> {
+        let background = self.dispatch_mut::<H>(&mut payload, ctx).await?;
+        Ok(Dispatched {
+            payload,
+            background,
+        })
+    }
+
+    /// Dispatches with `payload` lent, not moved: a generation builds each payload once where
+    /// it stays (payloads are hundreds of bytes, and every move is a copy), and reads the
+    /// patched fields back from it. Returns the spawned FIRE_AND_FORGET handlers.
+    pub(crate) async fn dispatch_mut<H: Hook>(
+        &self,
+        payload: &mut H::Payload,
+        ctx: HookContext,
+    ) -> Result<Vec<JoinHandle<()>>, PluginViolation> {
         payload.base_mut().hook = Some(H::TYPE);
         let Some(table) = self.tables[H::TYPE.index()].load_full() else {
-            return Ok(Dispatched {
-                payload,
-                background: Vec::new(),
-            });
+            return Ok(Vec::new());
         };
         let timeout = self.handler_timeout();
         // The dispatch's session: the context's, else the payload's (cloned only then, since
@@ -111,7 +123,7 @@ impl PluginRegistry {
                 continue;
             }
             let child = ctx.child(&state);
-            let action = match run_handler::<H>(adapter, &payload, &child, timeout).await {
+            let action = match run_handler::<H>(adapter, payload, &child, timeout).await {
                 Outcome::Action(action) => action,
                 Outcome::Failed(failure) => match settle_failure::<H>(adapter, failure) {
                     Some(v) => {
@@ -137,7 +149,7 @@ impl PluginRegistry {
                 (PluginMode::Audit, HookAction::Continue) => {}
                 (_, HookAction::Modify(patch)) => {
                     tracing::debug!(plugin = %adapter.name, hook = %H::TYPE, fields = ?patch.field_names(), "payload patched");
-                    patch.apply(&mut payload);
+                    patch.apply(payload);
                     merge(&mut state, child);
                 }
                 (_, HookAction::Continue) => merge(&mut state, child),
@@ -153,7 +165,7 @@ impl PluginRegistry {
                 .filter(concurrent)
                 .map(|adapter| {
                     let child = ctx.child(&state);
-                    let payload = &payload;
+                    let payload = &*payload;
                     async move {
                         let outcome = run_handler::<H>(adapter, payload, &child, timeout).await;
                         (adapter, outcome, child)
@@ -224,10 +236,7 @@ impl PluginRegistry {
                 );
                 Err(v)
             }
-            None => Ok(Dispatched {
-                payload,
-                background,
-            }),
+            None => Ok(background),
         }
     }
 }
