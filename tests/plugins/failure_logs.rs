@@ -1,6 +1,7 @@
 //! What a failing handler leaves in the logs: one WARN naming the plugin, the hook and the
 //! failure class, never the handler's own words (they may quote the prompt), whatever the
-//! failure policy; its message only at DEBUG and only when the registry opts in.
+//! failure policy, at most once a minute per handler; its message only at DEBUG and only when
+//! the registry opts in. The same for a block: WARN without the reason, which the caller gets.
 
 use crate::support::plugins as support;
 
@@ -142,4 +143,98 @@ async fn an_opted_in_registry_logs_the_message_at_debug_only() {
         assert_eq!(warnings.len(), 1, "{kind:?}: {warnings:?}");
         assert!(!warnings[0].contains(CANARY), "{}", warnings[0]);
     }
+}
+
+#[tokio::test]
+async fn a_handler_failing_on_every_call_is_warned_about_once_a_minute_and_counted_each_time() {
+    let registry = PluginRegistry::new();
+    let _leaky = registry
+        .register(failing(Failing::Panic, OnError::Ignore))
+        .unwrap();
+    let (events, guard) = capture();
+    for _ in 0..5 {
+        assert!(
+            dispatch_pre_init(&registry, pre_init("a", "b"))
+                .await
+                .is_ok()
+        );
+    }
+    drop(guard);
+    let warnings = events.at(Level::WARN);
+    assert_eq!(warnings.len(), 1, "five failures, one WARN: {warnings:?}");
+    assert_eq!(
+        registry.stats().handler_panics,
+        5,
+        "every failure is counted"
+    );
+}
+
+fn blocking(mode: PluginMode) -> HookFn {
+    HookFn::new::<SessionPreInit, _>("guard", |_, _| {
+        Box::pin(async {
+            Ok(mellea::HookAction::Block(
+                mellea::plugin::Violation::new(format!("the prompt quotes {CANARY}"))
+                    .with_code("PII"),
+            ))
+        })
+    })
+    .with_mode(mode)
+}
+
+#[tokio::test]
+async fn a_block_is_warned_about_without_its_reason_which_the_caller_gets() {
+    for mode in [PluginMode::Sequential, PluginMode::Transform] {
+        let registry = PluginRegistry::new();
+        let _guard = registry.register(blocking(mode)).unwrap();
+        let (events, guard) = capture();
+        let outcome = dispatch_pre_init(&registry, pre_init("a", "b")).await;
+        let _ = dispatch_pre_init(&registry, pre_init("a", "b")).await;
+        drop(guard);
+        if mode == PluginMode::Sequential {
+            let violation = outcome.expect_err("a sequential block stops the dispatch");
+            assert!(
+                violation.reason.contains(CANARY),
+                "the caller gets the reason"
+            );
+        } else {
+            assert!(outcome.is_ok(), "a transform block is ignored");
+        }
+        let warnings = events.at(Level::WARN);
+        assert_eq!(
+            warnings.len(),
+            1,
+            "{mode}: two blocks, one WARN: {warnings:?}"
+        );
+        assert!(
+            warnings[0].contains("guard") && warnings[0].contains("session_pre_init"),
+            "{mode}: names the plugin and the hook: {}",
+            warnings[0]
+        );
+        let everything = format!("{:?}", events.0.lock().unwrap());
+        assert!(
+            !everything.contains(CANARY),
+            "{mode}: the block's reason reached the logs: {everything}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_opted_in_registry_logs_a_blocks_reason_at_debug_only() {
+    let registry = PluginRegistry::new();
+    registry.set_log_handler_messages(true);
+    let _guard = registry.register(blocking(PluginMode::Sequential)).unwrap();
+    let (events, guard) = capture();
+    assert!(
+        dispatch_pre_init(&registry, pre_init("a", "b"))
+            .await
+            .is_err()
+    );
+    drop(guard);
+    let debug: Vec<_> = events
+        .at(Level::DEBUG)
+        .into_iter()
+        .filter(|e| e.contains(CANARY))
+        .collect();
+    assert_eq!(debug.len(), 1, "{debug:?}");
+    assert!(events.at(Level::WARN).iter().all(|w| !w.contains(CANARY)));
 }

@@ -184,7 +184,7 @@ impl Live {
                         .dispatch::<ComponentPostSuccess>(payload, ctx)
                         .await
                     {
-                        warn_late_block(agent, &violation);
+                        crate::plugin::ignore_late_block(&violation, "the agent invocation");
                     }
                 }))
             }
@@ -208,19 +208,12 @@ impl Live {
                     if let Err(violation) =
                         global().dispatch::<ComponentPostError>(payload, ctx).await
                     {
-                        warn_late_block(agent, &violation);
+                        crate::plugin::ignore_late_block(&violation, "the agent invocation");
                     }
                 }))
             }
         }
     }
-}
-
-fn warn_late_block(agent: &AgentMeta, violation: &crate::PluginViolation) {
-    tracing::warn!(
-        agent = agent.name, plugin = %violation.plugin_name,
-        "{violation}; an agent invocation that has already ended cannot be blocked, ignored"
-    );
 }
 
 /// Ends its invocation exactly once: by [`end`](Self::end), or when dropped before that.

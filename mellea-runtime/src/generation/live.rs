@@ -13,7 +13,7 @@ use crate::hooks::{
     GenerationPostCall, GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload,
     Hook, HookType, JsonMap, OutputView, Payload, Prompt, Usage,
 };
-use crate::plugin::{BoxFuture, HookContext, global, has_listeners};
+use crate::plugin::{BoxFuture, HookContext, global, has_listeners, ignore_late_block};
 
 /// Generations begun and not yet ended (their terminal hook has not finished).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -151,7 +151,7 @@ impl Live {
             .dispatch_mut::<H>(payload, self.dispatch_ctx())
             .await
         {
-            warn_unblockable::<H>(&violation, "a generation that has already ended");
+            ignore_late_block(&violation, "the generation");
         }
     }
 
@@ -249,19 +249,8 @@ impl Live {
                 .dispatch_mut::<GenerationEvent>(&mut payload, ctx)
                 .await
             {
-                warn_unblockable::<GenerationEvent>(&violation, "an event");
+                ignore_late_block(&violation, "the event");
             }
         })
-    }
-}
-
-/// A hook that cannot be blocked was: logged, unless the block is a handler failure under
-/// `on_error = fail`, which was warned about where it happened (one failure, one warning).
-fn warn_unblockable<H: Hook>(violation: &PluginViolation, what: &str) {
-    if violation.failure.is_none() {
-        tracing::warn!(
-            hook = %H::TYPE, plugin = %violation.plugin_name,
-            "{violation}; {what} cannot be blocked, ignored"
-        );
     }
 }

@@ -51,6 +51,8 @@ pub(crate) struct Adapter {
     pub(crate) disabled: AtomicBool,
     /// Whether the "ran past its timeout without yielding" warning was given.
     pub(crate) warned_blocking: AtomicBool,
+    /// How often this handler's failures and blocks are warned about.
+    pub(crate) warnings: super::warn_limit::WarnLimit,
 }
 
 impl Adapter {

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::adapter::Adapter;
 use super::run::{Failure, Outcome, run_handler};
+use super::warn_limit::left_out_note;
 use super::{
     BoxFuture, HookAction, HookContext, OnError, PluginMode, PluginRegistry, StateMap, Violation,
 };
@@ -127,7 +128,7 @@ impl PluginRegistry {
                 Outcome::Action(action) => action,
                 Outcome::Failed(failure) => match settle_failure::<H>(adapter, failure) {
                     Some(v) => {
-                        violation = Some(v);
+                        violation = Some((adapter.clone(), v));
                         break;
                     }
                     None => continue,
@@ -135,7 +136,7 @@ impl PluginRegistry {
             };
             match (adapter.mode, action) {
                 (PluginMode::Sequential, HookAction::Block(v)) => {
-                    violation = Some(blocked::<H>(adapter, v));
+                    violation = Some((adapter.clone(), blocked::<H>(adapter, v)));
                     break;
                 }
                 (PluginMode::Transform, HookAction::Block(v)) => {
@@ -175,7 +176,7 @@ impl PluginRegistry {
             while let Some((adapter, outcome, child)) = running.next().await {
                 match outcome {
                     Outcome::Action(HookAction::Block(v)) => {
-                        violation = Some(blocked::<H>(adapter, v));
+                        violation = Some((Arc::clone(adapter), blocked::<H>(adapter, v)));
                         break;
                     }
                     Outcome::Action(HookAction::Modify(patch)) => {
@@ -185,7 +186,7 @@ impl PluginRegistry {
                     Outcome::Action(HookAction::Continue) => merge(&mut state, child),
                     Outcome::Failed(failure) => {
                         if let Some(v) = settle_failure::<H>(adapter, failure) {
-                            violation = Some(v);
+                            violation = Some((Arc::clone(adapter), v));
                             break;
                         }
                     }
@@ -226,19 +227,50 @@ impl PluginRegistry {
 
         match violation {
             // A failure under `on_error = fail` was warned about where it was settled.
-            Some(v) if v.failure.is_some() => Err(v),
-            Some(v) => {
-                tracing::warn!(
-                    hook = %H::TYPE, code = %v.code, plugin = %v.plugin_name,
-                    "Plugin violation on {}: {}{}", H::TYPE,
-                    if v.code.is_empty() { String::new() } else { format!("[{}] ", v.code) },
-                    v.reason,
-                );
+            Some((_, v)) if v.failure.is_some() => Err(v),
+            Some((adapter, v)) => {
+                warn_blocked::<H>(&adapter, &v);
                 Err(v)
             }
             None => Ok(background),
         }
     }
+}
+
+/// A SEQUENTIAL or CONCURRENT handler blocked: warned about (at most once a minute per
+/// handler) with its plugin, hook and code. The reason is the plugin's own text and may quote
+/// the prompt: it goes to the caller in the error, and to the logs only at DEBUG and only when
+/// the registry opts in.
+fn warn_blocked<H: Hook>(adapter: &Adapter, v: &PluginViolation) {
+    if adapter.logs_handler_messages() {
+        tracing::debug!(
+            plugin = %v.plugin_name, hook = %H::TYPE, code = %v.code,
+            "Plugin {} blocked {}: {}", v.plugin_name, H::TYPE, v.reason,
+        );
+    }
+    let Some(left_out) = adapter.warnings.admit() else {
+        return;
+    };
+    let code = if v.code.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", v.code)
+    };
+    tracing::warn!(
+        hook = %H::TYPE, code = %v.code, plugin = %v.plugin_name,
+        "Plugin {} blocked {}{code}{}", v.plugin_name, H::TYPE, left_out_note(left_out),
+    );
+}
+
+/// A block of a hook whose operation has already happened (post-call, error, event, a tool's
+/// post-invoke...): nothing is stopped. The dispatch warned about the block; this only notes
+/// that it is ignored, at DEBUG and without the reason.
+pub(crate) fn ignore_late_block(violation: &PluginViolation, what: &str) {
+    tracing::debug!(
+        hook = %violation.hook, plugin = %violation.plugin_name,
+        "{what} has already happened and cannot be blocked; the block of {} is ignored",
+        violation.hook,
+    );
 }
 
 /// One FIRE_AND_FORGET handler call; owns everything it needs, so it can be spawned.
@@ -277,14 +309,18 @@ fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<Plugin
             "Plugin {} {} on {}: {}", adapter.name, detail, H::TYPE, message,
         );
     }
+    // Counted every time; warned about at most once a minute per handler.
+    let warn = adapter.warnings.admit().map(left_out_note);
     match adapter.on_error {
         OnError::Fail if adapter.mode.may_block() => {
             adapter.count(|c| &c.failed_closed);
             // The only warning of this failure: the dispatch does not log the violation again.
-            tracing::warn!(
-                plugin = %adapter.name, hook = %H::TYPE, failure = %kind, on_error = %adapter.on_error,
-                "Plugin {} {}; on_error = fail: blocking {}", adapter.name, detail, H::TYPE,
-            );
+            if let Some(left_out) = warn {
+                tracing::warn!(
+                    plugin = %adapter.name, hook = %H::TYPE, failure = %kind, on_error = %adapter.on_error,
+                    "Plugin {} {}; on_error = fail: blocking {}{left_out}", adapter.name, detail, H::TYPE,
+                );
+            }
             Some(PluginViolation::handler_failed(
                 H::TYPE,
                 adapter.name.clone(),
@@ -292,6 +328,7 @@ fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<Plugin
             ))
         }
         OnError::Disable => {
+            // Said every time: it happens once per handler (it is unregistered).
             let consequence = if adapter.disable() {
                 "on_error = disable: this handler is unregistered (the plugin's other handlers \
                  stay; register it again to re-enable it)"
@@ -305,10 +342,12 @@ fn settle_failure<H: Hook>(adapter: &Adapter, failure: Failure) -> Option<Plugin
             None
         }
         OnError::Ignore | OnError::Fail => {
-            tracing::warn!(
-                plugin = %adapter.name, hook = %H::TYPE, failure = %kind,
-                "Plugin {} {}; continuing without it", adapter.name, detail,
-            );
+            if let Some(left_out) = warn {
+                tracing::warn!(
+                    plugin = %adapter.name, hook = %H::TYPE, failure = %kind,
+                    "Plugin {} {}; continuing without it{left_out}", adapter.name, detail,
+                );
+            }
             None
         }
     }
@@ -318,13 +357,24 @@ fn blocked<H: Hook>(adapter: &Adapter, violation: Violation) -> PluginViolation 
     PluginViolation::blocked(H::TYPE, adapter.name.clone(), violation)
 }
 
+/// A handler whose mode cannot block tried to: counted, and warned about at most once a minute
+/// per handler, without the reason (the plugin's own text, which may quote the prompt; at DEBUG
+/// when the registry opts in).
 fn suppress_block<H: Hook>(adapter: &Adapter, violation: &Violation) {
     adapter.count(|c| &c.suppressed_blocks);
-    tracing::warn!(
-        plugin = %adapter.name, hook = %H::TYPE, mode = %adapter.mode,
-        "Plugin {} tried to block {} in {} mode, which cannot block; ignored (reason: {})",
-        adapter.name, H::TYPE, adapter.mode, violation.reason,
-    );
+    if adapter.logs_handler_messages() {
+        tracing::debug!(
+            plugin = %adapter.name, hook = %H::TYPE, mode = %adapter.mode,
+            "Plugin {} tried to block {}: {}", adapter.name, H::TYPE, violation.reason,
+        );
+    }
+    if let Some(left_out) = adapter.warnings.admit() {
+        tracing::warn!(
+            plugin = %adapter.name, hook = %H::TYPE, mode = %adapter.mode,
+            "Plugin {} tried to block {} in {} mode, which cannot block; ignored{}",
+            adapter.name, H::TYPE, adapter.mode, left_out_note(left_out),
+        );
+    }
 }
 
 fn discard_patch<H: Hook>(adapter: &Adapter, patch: &H::Patch) {

@@ -84,9 +84,11 @@ mod run;
 mod state;
 mod stats;
 mod table;
+mod warn_limit;
 
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
+pub(crate) use dispatch::ignore_late_block;
 pub use handler::{
     BoxFuture, Handler, HandlerError, HandlerOptions, HookAction, HookFn, HookResult, HookSpec,
     Violation,

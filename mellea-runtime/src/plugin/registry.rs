@@ -394,6 +394,7 @@ impl PluginRegistry {
                 shared: Arc::clone(&shared),
                 disabled: AtomicBool::new(false),
                 warned_blocking: AtomicBool::new(false),
+                warnings: Default::default(),
             });
             let index = adapter.handler.hook().index();
             touched[index] = true;

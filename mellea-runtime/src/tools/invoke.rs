@@ -237,10 +237,7 @@ impl Live {
             let output = match global().dispatch::<ToolPostInvoke>(payload, ctx).await {
                 Ok(dispatched) => dispatched.into_payload().tool_output,
                 Err(violation) => {
-                    tracing::warn!(
-                        tool = self.tool.name, plugin = %violation.plugin_name,
-                        "{violation}; a tool call that has already run cannot be blocked, ignored"
-                    );
+                    crate::plugin::ignore_late_block(&violation, "the tool call");
                     return None;
                 }
             };
