@@ -39,7 +39,7 @@ impl Invocation {
     pub(crate) fn hook_ctx(&self) -> HookContext {
         let ctx = HookContext::new().with_extensions(self.extensions.clone());
         match &self.session {
-            Some(session) => ctx.with_session_id(session.to_string()),
+            Some(session) => ctx.with_session_id(Arc::clone(session)),
             None => ctx,
         }
     }

@@ -1,5 +1,6 @@
 //! What a generation shares and reuses does not outlive it: the prompt the hooks see is the
-//! request's own (no copy) and stays as the request was; the allocation of a generation's
+//! request's own (no copy) and stays as the request was, and every payload shares the
+//! generation's session; the allocation of a generation's
 //! facts is reused by the next generation on the thread, but its plugins' per-call state, its
 //! session and its body context end with it and are never seen by the next one.
 
@@ -77,15 +78,19 @@ async fn a_reused_generation_starts_empty_and_its_state_ends_with_the_previous_o
 }
 
 #[tokio::test]
-async fn hooks_share_the_requests_prompt_and_cannot_change_it() {
+async fn hooks_share_the_requests_prompt_and_the_generations_session() {
     let shared = Arc::new(Mutex::new(Vec::new()));
     let (pre, post) = (shared.clone(), shared.clone());
     let pre_hook = HookFn::new::<GenerationPreCall, _>("prompt-pre", move |payload, _| {
-        pre.lock().unwrap().push(payload.prompt.clone());
+        pre.lock()
+            .unwrap()
+            .push((payload.prompt.clone(), payload.base.session_id.clone()));
         Box::pin(async { Ok(HookAction::Continue) })
     });
     let post_hook = HookFn::new::<GenerationPostCall, _>("prompt-post", move |payload, _| {
-        post.lock().unwrap().push(payload.prompt.clone());
+        post.lock()
+            .unwrap()
+            .push((payload.prompt.clone(), payload.base.session_id.clone()));
         Box::pin(async { Ok(HookAction::Continue) })
     });
     let pre_registration = mellea::register_for_session("reuse-prompt", pre_hook).unwrap();
@@ -99,7 +104,15 @@ async fn hooks_share_the_requests_prompt_and_cannot_change_it() {
 
     let prompts = shared.lock().unwrap();
     assert_eq!(prompts.len(), 2, "pre- and post-call each saw the prompt");
-    for prompt in prompts.iter() {
+    let (Some(pre_session), Some(post_session)) = (&prompts[0].1, &prompts[1].1) else {
+        panic!("both payloads carry the session: {prompts:?}");
+    };
+    assert_eq!(&**pre_session, "reuse-prompt");
+    assert!(
+        Arc::ptr_eq(pre_session, post_session),
+        "the session was copied into each payload instead of shared"
+    );
+    for (prompt, _) in prompts.iter() {
         let Some(Prompt::Messages(messages)) = prompt else {
             panic!("the hooks should see the request's messages: {prompt:?}");
         };

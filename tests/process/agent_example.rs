@@ -228,7 +228,7 @@ impl ComponentRecorder {
         _ctx: &HookContext,
     ) -> HookResult {
         self.ended.lock().unwrap().push(Ended::Success {
-            session: payload.base.session_id.clone(),
+            session: payload.base.session_id.as_deref().map(str::to_owned),
         });
         Ok(HookAction::Continue)
     }

@@ -105,6 +105,11 @@ impl GenerationInfo {
         self.session.as_deref()
     }
 
+    /// The session, shared.
+    pub(crate) fn session(&self) -> Option<&Arc<str>> {
+        self.session.as_ref()
+    }
+
     /// When the generation began.
     pub fn started(&self) -> Instant {
         self.started

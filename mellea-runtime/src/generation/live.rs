@@ -1,6 +1,7 @@
 //! A begun generation's state and the payloads of the hooks it fires: built from the shared
 //! [`GenerationInfo`] and what is specific to each hook, nothing copied per hook.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::recycled::RecycledInfo;
@@ -71,8 +72,8 @@ impl Live {
     /// Stamps the generation's session on a payload (in place: payloads are large, and every
     /// move is a copy).
     fn stamp<P: Payload>(&self, payload: &mut P) {
-        if let Some(session) = self.info.session_id() {
-            payload.base_mut().session_id = Some(session.to_owned());
+        if let Some(session) = self.info.session() {
+            payload.base_mut().session_id = Some(Arc::clone(session));
         }
     }
 

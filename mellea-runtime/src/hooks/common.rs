@@ -40,8 +40,8 @@ pub mod model_option {
 #[non_exhaustive]
 pub struct PayloadBase {
     /// Session the dispatch belongs to, if any. Session-scoped plugins fire only for dispatches
-    /// of their own session.
-    pub session_id: Option<String>,
+    /// of their own session. Shared with the generation or invocation it belongs to, not copied.
+    pub session_id: Option<Arc<str>>,
     /// Free-form request correlation id (empty unless the application sets it).
     pub request_id: String,
     /// When the payload was built.

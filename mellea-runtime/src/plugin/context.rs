@@ -156,7 +156,7 @@ impl fmt::Debug for Extensions {
 #[derive(Clone, Debug, Default)]
 struct Shared {
     backend: Option<BackendInfo>,
-    session_id: Option<String>,
+    session_id: Option<Arc<str>>,
     extensions: Option<Arc<Extensions>>,
 }
 
@@ -235,7 +235,7 @@ impl HookContext {
 
     /// Sets the session; session-scoped plugins of other sessions do not fire.
     #[must_use]
-    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+    pub fn with_session_id(mut self, session_id: impl Into<Arc<str>>) -> Self {
         self.shared_mut().session_id = Some(session_id.into());
         self
     }

@@ -65,7 +65,7 @@ impl AgentTracingPlugin {
         if let Some(session) = &payload.base.session_id {
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_CONVERSATION_ID,
-                session.clone(),
+                opentelemetry::Value::String(Arc::clone(session).into()),
             ));
         }
         attributes.extend(self.hints.kind("AGENT"));

@@ -165,7 +165,7 @@ struct Live {
 
 impl Live {
     fn stamp<P: Payload>(&self, mut payload: P) -> P {
-        payload.base_mut().session_id = self.invocation.session.as_deref().map(str::to_owned);
+        payload.base_mut().session_id = self.invocation.session.clone();
         payload
     }
 
