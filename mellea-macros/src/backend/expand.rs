@@ -107,7 +107,9 @@ pub(crate) fn instrument(
     let body = &method.block;
     method.block = syn::parse_quote_spanned! {body.span()=> {
         let __mellea_snapshot = #snapshot;
-        let __mellea_body = move |#request: #request_ty| async move {
+        // `mut` on the parameter, not a `let mut` rebinding inside the block: the block keeps
+        // the captured request where it is instead of copying it into a second slot.
+        let __mellea_body = move |#[allow(unused_mut)] mut #request: #request_ty| async move {
             // The first return edge fixes the block's output type to the method's return
             // type, so `?`, `return` and coercions in the body behave as in the method itself.
             #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::let_with_type_underscore)]
@@ -115,8 +117,6 @@ pub(crate) fn instrument(
                 let __mellea_return: #return_ty = loop {};
                 return __mellea_return;
             }
-            #[allow(unused_mut)]
-            let mut #request = #request;
             #body
         };
         match __mellea_snapshot {
