@@ -128,6 +128,11 @@ impl GenerationInfo {
             .unwrap_or_else(|| self.parent.clone())
     }
 
+    /// The context a pre-call handler replaced the caller's with, if one did.
+    pub(crate) fn replaced_body_context(&self) -> Option<Context> {
+        self.lock_body().clone()
+    }
+
     /// Makes the body run under `cx` (e.g. a context holding a span the handler started, so
     /// that spans inside the body nest under it). Only pre-call handlers see this take effect.
     pub fn set_body_context(&self, cx: Context) {

@@ -8,6 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 
@@ -180,9 +181,19 @@ impl Generation {
 
     /// Runs the body under the generation's OTel context. If the body panics, the error hook
     /// fires (`error_type = "panic"`) and the panic resumes.
+    ///
+    /// When no plugin replaced the context, the body is polled as it is, under the caller's
+    /// (attaching the context the caller already runs under would change nothing).
     pub async fn run<F: Future>(&mut self, body: F) -> F::Output {
-        let cx = self.body_context();
-        match AssertUnwindSafe(body.with_context(cx)).catch_unwind().await {
+        let replaced = self
+            .live
+            .as_ref()
+            .and_then(|live| live.info.replaced_body_context());
+        let body = match replaced {
+            Some(cx) => Either::Left(body.with_context(cx)),
+            None => Either::Right(body),
+        };
+        match AssertUnwindSafe(body).catch_unwind().await {
             Ok(output) => output,
             Err(panic) => {
                 self.fail(ErrorInfo::panic(panic_message(panic.as_ref())))

@@ -27,7 +27,8 @@ impl Generation {
     /// post-call after the last chunk (with time to first chunk), error when the stream yields
     /// an error (the stream ends after it), cancelled when the stream is dropped early.
     ///
-    /// Each poll of the inner stream runs under the generation's OTel context. With
+    /// Each poll of the inner stream runs under the context a plugin gave the generation (the
+    /// tracing plugin: its span), if one did. With
     /// `MELLEA_GENERATION_CHUNK_EVENTS` truthy and a `generation_event` listener, every chunk
     /// fires a `chunk_processed` event before it is yielded.
     pub fn into_stream<'a, C, CE, D>(
@@ -44,7 +45,10 @@ impl Generation {
         let chunk_events =
             has_listeners(HookType::GenerationEvent) && crate::env::CHUNK_EVENTS.get();
         Box::pin(InstrumentedStream {
-            cx: self.body_context(),
+            cx: self
+                .live
+                .as_ref()
+                .and_then(|live| live.info.replaced_body_context()),
             started: self.started().unwrap_or_else(Instant::now),
             generation: self,
             inner: stream,
@@ -63,7 +67,9 @@ struct InstrumentedStream<S: Stream, D> {
     inner: S,
     generation: Generation,
     describe: D,
-    cx: Context,
+    /// The context a plugin gave the generation, attached for each poll of `inner`; `None`:
+    /// nothing replaced the caller's, which each poll already runs under.
+    cx: Option<Context>,
     accumulated: StreamAccumulator,
     started: Instant,
     last_chunk: Option<Instant>,
@@ -97,7 +103,7 @@ where
             }
             let polled = {
                 // Attached only for this synchronous poll, never across an await.
-                let _attached = this.cx.clone().attach();
+                let _attached = this.cx.clone().map(Context::attach);
                 Pin::new(&mut this.inner).poll_next(cx)
             };
             match ready!(polled) {
