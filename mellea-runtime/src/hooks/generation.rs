@@ -1,6 +1,5 @@
 //! Generation hooks: chat path, batch path and streaming events (reference §3.4).
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -205,52 +204,13 @@ impl OutputView {
     pub fn of<O: GenerationOutput + ?Sized>(output: &O) -> Self {
         Self {
             usage: output.usage(),
-            response_model: output.response_model().map(shared_model_name),
+            response_model: output.response_model().map(super::shared_model_name),
             response_id: output.response_id().map(str::to_owned),
             finish_reasons: output.finish_reasons(),
             time_to_first_chunk: output.time_to_first_chunk(),
             text: output.text().map(str::to_owned),
             tool_calls: output.tool_calls(),
         }
-    }
-}
-
-/// `name` as a shared string: one of this thread's few most recently seen model names when it
-/// is one of them (a backend's answers name the same model over and over), else a new one that
-/// replaces the oldest. Bounded: at most [`RECENT_MODEL_NAMES`] names per thread.
-pub(crate) fn shared_model_name(name: &str) -> Arc<str> {
-    thread_local! {
-        static RECENT: RefCell<RecentNames> = const { RefCell::new(RecentNames::new()) };
-    }
-    RECENT.with(|recent| recent.borrow_mut().share(name))
-}
-
-/// How many model names [`shared_model_name`] remembers per thread.
-pub(crate) const RECENT_MODEL_NAMES: usize = 4;
-
-/// A small ring of recently shared names.
-struct RecentNames {
-    names: [Option<Arc<str>>; RECENT_MODEL_NAMES],
-    /// The slot the next new name replaces.
-    next: usize,
-}
-
-impl RecentNames {
-    const fn new() -> Self {
-        Self {
-            names: [const { None }; RECENT_MODEL_NAMES],
-            next: 0,
-        }
-    }
-
-    fn share(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.names.iter().flatten().find(|known| ***known == *name) {
-            return known.clone();
-        }
-        let fresh: Arc<str> = Arc::from(name);
-        self.names[self.next] = Some(fresh.clone());
-        self.next = (self.next + 1) % RECENT_MODEL_NAMES;
-        fresh
     }
 }
 
