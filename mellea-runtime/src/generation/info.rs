@@ -101,6 +101,16 @@ impl GenerationInfo {
         self.session.as_deref()
     }
 
+    /// The backend, shared: telemetry keys what it derives from a backend by this pointer.
+    pub(crate) fn shared_backend(&self) -> &Arc<BackendInfo> {
+        &self.backend
+    }
+
+    /// The session id, shared: an attribute value takes it without a copy.
+    pub(crate) fn shared_session_id(&self) -> Option<&Arc<str>> {
+        self.session.as_ref()
+    }
+
     /// When the generation began.
     pub fn started(&self) -> Instant {
         self.started

@@ -40,8 +40,10 @@ mod config;
 mod console;
 mod error;
 mod export;
+mod generation_spans;
 mod guard;
 mod install;
+mod interner;
 mod invocation_span;
 pub mod metrics;
 #[cfg(feature = "otlp")]
@@ -50,8 +52,10 @@ mod otlp_env;
 #[cfg(feature = "otlp")]
 mod otlp_target;
 mod plugin;
+mod proceed;
 mod propagate;
 mod provider;
+mod recent_texts;
 mod redact;
 pub mod semconv;
 mod signal;
@@ -77,6 +81,7 @@ pub use config::{
 pub use console::ConsoleSpanExporter;
 pub use error::TelemetryError;
 pub use export::ExportStats;
+pub(crate) use generation_spans::GENERATION_SPANS;
 pub use guard::Telemetry;
 pub(crate) use install::active_application_tracer;
 pub use install::init_from_env;
