@@ -111,7 +111,7 @@ fn bits(id: SpanId) -> u64 {
 mod tests {
     use super::*;
     use crate::generation::with_generation_span;
-    use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+    use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
     use opentelemetry_sdk::trace::SdkTracerProvider;
 
     #[test]
