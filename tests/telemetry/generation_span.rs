@@ -69,7 +69,10 @@ impl Writer {
             // Never across an await: attached for this synchronous block only.
             let child = self.tracer.start("body-child");
             let _attached = Context::current().with_span(child).attach();
-            assert!(!mark("test.child"), "a span the body opened is not the generation's");
+            assert!(
+                !mark("test.child"),
+                "a span the body opened is not the generation's"
+            );
         }
         let spawned = tokio::spawn(propagate(async { mark("test.spawned") }))
             .await
@@ -77,7 +80,10 @@ impl Writer {
         assert!(spawned, "a task spawned with propagate reaches it too");
         if let Some(inner) = &self.inner {
             Box::pin(inner.generate(request())).await?;
-            assert!(mark("test.after_inner"), "the inner generation's end leaves ours");
+            assert!(
+                mark("test.after_inner"),
+                "the inner generation's end leaves ours"
+            );
         }
         Ok(Done)
     }
