@@ -26,7 +26,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 
 /// Allocations made on this thread while `f` runs, averaged over `runs` calls (after one call
 /// to warm up lazily initialised statics).
-fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
+pub(super) fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
     f();
     let before = allocations();
     for _ in 0..runs {
@@ -36,7 +36,7 @@ fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
 }
 
 /// Polls a future that finishes without waiting, without a runtime (one would allocate).
-fn poll_once<F: Future>(future: F) -> F::Output {
+pub(super) fn poll_once<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match future
         .as_mut()
@@ -48,7 +48,7 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 }
 
 #[derive(Debug)]
-struct TestError;
+pub(super) struct TestError;
 
 impl std::fmt::Display for TestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,16 +7,15 @@
 //!
 //! In the `process` binary (its counting allocator, one test at a time).
 
-use crate::support::counting_alloc::allocations;
+use crate::generation_alloc::{TestError, allocations_per_call, poll_once};
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll, Waker};
+use std::task::{Context as TaskContext, Poll};
 
-use mellea::PluginViolation;
 use mellea::generation::{BackendIdentity, GenerationRequest, Message, ServerAddress};
 use mellea::hooks::{
     GenerationBatchError, GenerationBatchPostCall, GenerationBatchPreCall, GenerationError,
@@ -34,44 +33,6 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExpor
 /// values, the response model copied, a vector for the end attributes, three to mark the
 /// context with the span's id, and a boxed future per handler call (two).
 const TRACING_PLUGIN_OWN: f64 = 0.0;
-
-fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
-    f();
-    let before = allocations();
-    for _ in 0..runs {
-        f();
-    }
-    (allocations() - before) as f64 / runs as f64
-}
-
-/// Polls a future that finishes without waiting, without a runtime (one would allocate).
-fn poll_once<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut TaskContext::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the generation should finish without waiting"),
-    }
-}
-
-#[derive(Debug)]
-struct TestError;
-
-impl std::fmt::Display for TestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("tracing alloc test error")
-    }
-}
-
-impl std::error::Error for TestError {}
-
-impl From<PluginViolation> for TestError {
-    fn from(_: PluginViolation) -> Self {
-        TestError
-    }
-}
 
 struct Reply;
 

@@ -4,37 +4,14 @@
 
 use crate::support::telemetry as telemetry_support;
 
-use mellea::PluginViolation;
 use mellea::generation::{
     BackendIdentity, GenerationRequest, Message, ServerAddress, with_generation_span,
 };
-use mellea::hooks::GenerationOutput;
 use mellea::telemetry::propagate;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use telemetry_support::*;
-
-#[derive(Debug)]
-struct BodyError;
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("body error")
-    }
-}
-
-impl std::error::Error for BodyError {}
-
-impl From<PluginViolation> for BodyError {
-    fn from(_: PluginViolation) -> Self {
-        BodyError
-    }
-}
-
-struct Done;
-
-impl GenerationOutput for Done {}
 
 /// Writes into whatever `with_generation_span` gives it, from the places a body runs code.
 struct Writer {
@@ -63,7 +40,7 @@ fn mark(key: &'static str) -> bool {
 #[mellea::backend(provider = "span-test")]
 impl Writer {
     #[mellea::generation_hook(chat)]
-    async fn generate(&self, _request: GenerationRequest) -> Result<Done, BodyError> {
+    async fn generate(&self, _request: GenerationRequest) -> Result<Answer, ModelError> {
         assert!(mark("test.body"), "the body reaches its generation's span");
         {
             // Never across an await: attached for this synchronous block only.
@@ -85,7 +62,7 @@ impl Writer {
                 "the inner generation's end leaves ours"
             );
         }
-        Ok(Done)
+        Ok(Answer::default())
     }
 }
 
