@@ -51,3 +51,4 @@ pub mod tools;
 pub use invocation::BodyContext;
 
 mod env;
+mod recent_texts;

@@ -26,7 +26,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 
 /// Allocations made on this thread while `f` runs, averaged over `runs` calls (after one call
 /// to warm up lazily initialised statics).
-fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
+pub(super) fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
     f();
     let before = allocations();
     for _ in 0..runs {
@@ -36,7 +36,7 @@ fn allocations_per_call(runs: u64, mut f: impl FnMut()) -> f64 {
 }
 
 /// Polls a future that finishes without waiting, without a runtime (one would allocate).
-fn poll_once<F: Future>(future: F) -> F::Output {
+pub(super) fn poll_once<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match future
         .as_mut()
@@ -48,7 +48,7 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 }
 
 #[derive(Debug)]
-struct TestError;
+pub(super) struct TestError;
 
 impl std::fmt::Display for TestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,9 +174,11 @@ fn hand_written_span(tracer: &opentelemetry_sdk::trace::SdkTracer, request: &Gen
 /// `GenerationInfo` (its allocation reused per thread), the output view's response model
 /// (shared with recent views).
 const NOOP_PLUGIN_BUDGET: f64 = 4.0;
-/// With the tracing plugin, at most this many allocations over the hand-written span (target
-/// 2; held at today's count, so that it can only go down).
-const TRACING_PLUGIN_BUDGET: f64 = 11.0;
+/// With the tracing plugin, at most this many allocations over the hand-written span: the
+/// issue's target. Today it is 1 (the boxed listened-to future and the boxed terminal firing,
+/// less the attribute vector the hand-written span allocates and the plugin's span shares);
+/// the plugin's own part is 0 (`tracing_plugin_alloc.rs`).
+const TRACING_PLUGIN_BUDGET: f64 = 2.0;
 
 #[test]
 fn a_generation_allocates_within_its_budget() {

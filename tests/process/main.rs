@@ -29,6 +29,7 @@ mod telemetry_init_from_env;
 mod telemetry_leaks;
 mod telemetry_metrics_chunks;
 mod telemetry_otlp;
+mod tracing_plugin_alloc;
 
 #[global_allocator]
 static ALLOCATOR: support::counting_alloc::CountingAllocator =

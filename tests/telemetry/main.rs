@@ -9,6 +9,7 @@ mod application;
 mod content;
 mod example;
 mod export_failures;
+mod generation_span;
 mod generations;
 mod grpc;
 mod handlers;

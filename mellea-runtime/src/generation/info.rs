@@ -105,8 +105,13 @@ impl GenerationInfo {
         self.session.as_deref()
     }
 
-    /// The session, shared.
-    pub(crate) fn session(&self) -> Option<&Arc<str>> {
+    /// The backend, shared: telemetry keys what it derives from a backend by this pointer.
+    pub(crate) fn shared_backend(&self) -> &Arc<BackendInfo> {
+        &self.backend
+    }
+
+    /// The session id, shared: payloads and attribute values take it without a copy.
+    pub(crate) fn shared_session_id(&self) -> Option<&Arc<str>> {
         self.session.as_ref()
     }
 

@@ -72,7 +72,7 @@ impl Live {
     /// Stamps the generation's session on a payload (in place: payloads are large, and every
     /// move is a copy).
     fn stamp<P: Payload>(&self, payload: &mut P) {
-        if let Some(session) = self.info.session() {
+        if let Some(session) = self.info.shared_session_id() {
             payload.base_mut().session_id = Some(Arc::clone(session));
         }
     }

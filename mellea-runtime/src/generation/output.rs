@@ -125,7 +125,7 @@ impl StreamAccumulator {
         if let Some(model) = chunk.response_model()
             && self.view.response_model.as_deref() != Some(model)
         {
-            self.view.response_model = Some(crate::hooks::shared_model_name(model));
+            self.view.response_model = Some(crate::recent_texts::shared(model));
         }
         if let Some(id) = chunk.response_id()
             && self.view.response_id.as_deref() != Some(id)

@@ -5,7 +5,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::{SpanId, SpanRef, TraceContextExt};
 
 /// Marks a context whose current span is a generation's span, by that span's id; put there
-/// by the tracing plugin when it opens the span.
+/// by the tracing plugin when it opens the span and has no room to register its id.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct GenerationSpanId(pub(crate) SpanId);
 
@@ -30,7 +30,12 @@ pub(crate) struct GenerationSpanId(pub(crate) SpanId);
 /// ```
 pub fn with_generation_span<R>(record: impl FnOnce(&SpanRef<'_>) -> R) -> Option<R> {
     let cx = Context::current();
-    let marker = cx.get::<GenerationSpanId>()?;
     let span = cx.span();
-    (span.span_context().span_id() == marker.0).then(|| record(&span))
+    let id = span.span_context().span_id();
+    // The tracing plugin registers its span's id, or marks the context when it has no room.
+    let owned = crate::telemetry::GENERATION_SPANS.contains(id)
+        || cx
+            .get::<GenerationSpanId>()
+            .is_some_and(|marker| marker.0 == id);
+    owned.then(|| record(&span))
 }

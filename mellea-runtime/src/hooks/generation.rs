@@ -182,8 +182,8 @@ impl<T: GenerationOutput + ?Sized> GenerationOutput for &T {
 pub struct OutputView {
     /// Token counts.
     pub usage: Option<Usage>,
-    /// Model that answered. Shared: the views of one thread's recent generations by the same
-    /// model hold one copy of its name (see [`OutputView::of`]).
+    /// Model that answered. Shared: one thread's recent views of the same model hold one copy
+    /// of its name (see [`OutputView::of`]).
     pub response_model: Option<Arc<str>>,
     /// Provider-assigned response id.
     pub response_id: Option<String>,
@@ -198,13 +198,12 @@ pub struct OutputView {
 }
 
 impl OutputView {
-    /// Reads every field of `output`. The response model's name is shared with the views of
-    /// this thread's recent generations that name the same model, so it is not copied per
-    /// generation.
+    /// Reads every field of `output`. The response model's name is shared with this thread's
+    /// recent views and spans that name the same model, so it is not copied per generation.
     pub fn of<O: GenerationOutput + ?Sized>(output: &O) -> Self {
         Self {
             usage: output.usage(),
-            response_model: output.response_model().map(super::shared_model_name),
+            response_model: output.response_model().map(crate::recent_texts::shared),
             response_id: output.response_id().map(str::to_owned),
             finish_reasons: output.finish_reasons(),
             time_to_first_chunk: output.time_to_first_chunk(),

@@ -4,6 +4,7 @@
 //! [`BackendTracingPlugin`](crate::telemetry::BackendTracingPlugin) composes them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde_json::Value as Json;
@@ -11,6 +12,7 @@ use serde_json::Value as Json;
 use super::semconv;
 use crate::generation::Message;
 use crate::hooks::{ModelOptions, Object, OutputView, Prompt, Usage, model_option};
+use crate::recent_texts::shared;
 
 /// The `gen_ai.provider.name` of a provider as backends declare it: `watsonx` becomes
 /// `ibm.watsonx.ai`, everything else is kept.
@@ -109,70 +111,83 @@ pub(crate) fn count(value: u64) -> i64 {
 ///
 /// Total tokens go to `mellea.usage.total_tokens` (semconv has no total).
 pub fn usage_attributes(usage: Option<&Usage>) -> Vec<KeyValue> {
-    let mut attributes = Vec::new();
-    push_usage_attributes(&mut attributes, usage);
-    attributes
-}
-
-/// [`usage_attributes`] appended to `attributes`.
-pub(crate) fn push_usage_attributes(attributes: &mut Vec<KeyValue>, usage: Option<&Usage>) {
-    let Some(usage) = usage else {
-        return;
-    };
-    attributes.extend(
-        [
-            (semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
-            (semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
-            (semconv::MELLEA_USAGE_TOTAL_TOKENS, usage.total_tokens),
-            (
-                semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-                usage.cache_read_input_tokens,
-            ),
-            (
-                semconv::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-                usage.cache_creation_input_tokens,
-            ),
-            (
-                semconv::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-                usage.reasoning_tokens,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.map(|v| KeyValue::new(key, count(v)))),
-    );
+    usage_attribute_slots(usage).into_iter().flatten().collect()
 }
 
 /// `gen_ai.response.model` / `.id` (when non-empty), `.finish_reasons` (string array, when
 /// any) and `.time_to_first_chunk` (seconds, when streamed).
 pub fn response_attributes(output: &OutputView) -> Vec<KeyValue> {
-    let mut attributes = Vec::new();
-    push_response_attributes(&mut attributes, output);
-    attributes
+    response_attribute_slots(output)
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
-/// [`response_attributes`] appended to `attributes`.
-pub(crate) fn push_response_attributes(attributes: &mut Vec<KeyValue>, output: &OutputView) {
-    if let Some(model) = output.response_model.as_deref().filter(|m| !m.is_empty()) {
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_RESPONSE_MODEL,
-            model.to_owned(),
-        ));
-    }
-    if let Some(id) = output.response_id.as_deref().filter(|m| !m.is_empty()) {
-        attributes.push(KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id.to_owned()));
-    }
-    if !output.finish_reasons.is_empty() {
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_RESPONSE_FINISH_REASONS,
-            string_array(output.finish_reasons.iter().cloned()),
-        ));
-    }
-    if let Some(ttfc) = output.time_to_first_chunk {
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-            ttfc.as_secs_f64(),
-        ));
-    }
+/// [`response_attributes`] without a vector of their own, each in its slot or `None`; the
+/// response model and finish reasons shared with earlier spans rather than copied.
+pub(crate) fn response_attribute_slots(output: &OutputView) -> [Option<KeyValue>; 4] {
+    [
+        output
+            .response_model
+            .as_ref()
+            .filter(|model| !model.is_empty())
+            .map(|model| {
+                KeyValue::new(
+                    semconv::GEN_AI_RESPONSE_MODEL,
+                    StringValue::from(Arc::clone(model)),
+                )
+            }),
+        // Unique per response: nothing to share.
+        non_empty(&output.response_id)
+            .map(|id| KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id.to_owned())),
+        (!output.finish_reasons.is_empty()).then(|| {
+            KeyValue::new(
+                semconv::GEN_AI_RESPONSE_FINISH_REASONS,
+                Value::Array(Array::String(
+                    output
+                        .finish_reasons
+                        .iter()
+                        .map(|r| StringValue::from(shared(r)))
+                        .collect(),
+                )),
+            )
+        }),
+        output.time_to_first_chunk.map(|ttfc| {
+            KeyValue::new(
+                semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                ttfc.as_secs_f64(),
+            )
+        }),
+    ]
+}
+
+fn non_empty(text: &Option<String>) -> Option<&str> {
+    text.as_deref().filter(|t| !t.is_empty())
+}
+
+/// [`usage_attributes`] without a vector of their own, each in its slot or `None`.
+pub(crate) fn usage_attribute_slots(usage: Option<&Usage>) -> [Option<KeyValue>; 6] {
+    let Some(usage) = usage else {
+        return Default::default();
+    };
+    [
+        (semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens),
+        (semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (semconv::MELLEA_USAGE_TOTAL_TOKENS, usage.total_tokens),
+        (
+            semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+            usage.cache_read_input_tokens,
+        ),
+        (
+            semconv::GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+            usage.cache_creation_input_tokens,
+        ),
+        (
+            semconv::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+            usage.reasoning_tokens,
+        ),
+    ]
+    .map(|(key, value)| value.map(|v| KeyValue::new(key, count(v))))
 }
 
 /// The sampling parameters among `model_options` that semconv names:
@@ -180,6 +195,12 @@ pub(crate) fn push_response_attributes(attributes: &mut Vec<KeyValue>, output: &
 /// the wrong JSON type are skipped.
 pub fn model_option_attributes(options: &ModelOptions) -> Vec<KeyValue> {
     let mut attributes = Vec::new();
+    push_model_option_attributes(&mut attributes, options);
+    attributes
+}
+
+/// [`model_option_attributes`] appended to `attributes`.
+pub(crate) fn push_model_option_attributes(attributes: &mut Vec<KeyValue>, options: &ModelOptions) {
     let float = |key: &str| options.get(key).and_then(Json::as_f64);
     let integer = |key: &str| options.get(key).and_then(Json::as_i64);
     if let Some(t) = float(model_option::TEMPERATURE) {
@@ -205,7 +226,6 @@ pub fn model_option_attributes(options: &ModelOptions) -> Vec<KeyValue> {
         )),
         _ => {}
     }
-    attributes
 }
 
 /// Number of entries of a conversation context, for `mellea.request.context_size`: 0 for no
@@ -410,6 +430,47 @@ mod tests {
             keys(&attributes),
             ["gen_ai.request.max_tokens", "gen_ai.request.stop_sequences"]
         );
+    }
+
+    #[test]
+    fn the_end_attributes_come_in_order_and_skip_what_is_unknown() {
+        let view = OutputView {
+            response_model: Some("m-2026".into()),
+            response_id: Some("resp-1".into()),
+            finish_reasons: vec!["stop".into(), "length".into()],
+            time_to_first_chunk: Some(Duration::from_millis(20)),
+            usage: Some(Usage::new(12, 3)),
+            ..OutputView::default()
+        };
+        let strings = |items: &[&'static str]| {
+            Value::Array(Array::String(items.iter().map(|s| (*s).into()).collect()))
+        };
+        assert_eq!(
+            response_attributes(&view),
+            [
+                KeyValue::new("gen_ai.response.model", "m-2026"),
+                KeyValue::new("gen_ai.response.id", "resp-1"),
+                KeyValue::new(
+                    "gen_ai.response.finish_reasons",
+                    strings(&["stop", "length"])
+                ),
+                KeyValue::new("gen_ai.response.time_to_first_chunk", 0.02),
+            ]
+        );
+        assert_eq!(
+            usage_attributes(view.usage.as_ref()),
+            [
+                KeyValue::new("gen_ai.usage.input_tokens", 12),
+                KeyValue::new("gen_ai.usage.output_tokens", 3),
+                KeyValue::new("mellea.usage.total_tokens", 15),
+            ]
+        );
+        let empty = OutputView {
+            response_model: Some("".into()),
+            ..OutputView::default()
+        };
+        assert!(response_attribute_slots(&empty).iter().all(Option::is_none));
+        assert!(usage_attribute_slots(None).iter().all(Option::is_none));
     }
 
     #[test]

@@ -40,8 +40,10 @@ mod config;
 mod console;
 mod error;
 mod export;
+mod generation_spans;
 mod guard;
 mod install;
+mod interner;
 mod invocation_span;
 pub mod metrics;
 #[cfg(feature = "otlp")]
@@ -50,6 +52,7 @@ mod otlp_env;
 #[cfg(feature = "otlp")]
 mod otlp_target;
 mod plugin;
+mod proceed;
 mod propagate;
 mod provider;
 mod redact;
@@ -77,6 +80,7 @@ pub use config::{
 pub use console::ConsoleSpanExporter;
 pub use error::TelemetryError;
 pub use export::ExportStats;
+pub(crate) use generation_spans::GENERATION_SPANS;
 pub use guard::Telemetry;
 pub(crate) use install::active_application_tracer;
 pub use install::init_from_env;

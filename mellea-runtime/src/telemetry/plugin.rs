@@ -11,12 +11,11 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::Value as Json;
 
 use super::attributes::{
-    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, model_option_attributes,
-    push_request_attributes, push_response_attributes, push_usage_attributes, span_name,
-    usage_attributes,
+    self, DEFAULT_CONTENT_VALUE_LIMIT, context_size, count, push_model_option_attributes,
+    response_attribute_slots, usage_attribute_slots,
 };
+use super::generation_spans::{GENERATION_SPANS, mark};
 use super::{backend_tracer, semconv};
-use crate::generation::GenerationSpanId;
 use crate::hooks::{
     ErrorInfo, Format, GenerationEventPayload, ModelOptions, Object, OutputView, Prompt, Usage,
 };
@@ -27,9 +26,10 @@ use crate::plugin::HookContext;
 /// id, a few sampling parameters).
 const START_ATTRIBUTES: usize = 16;
 /// Attributes a successful chat span gets at its end (response model, id, finish reasons,
-/// time to first chunk, six usage counters).
-const END_ATTRIBUTES: usize = 10;
+/// time to first chunk, six usage counters) and the backend's count of HTTP attempts.
+const END_ATTRIBUTES: usize = 11;
 
+mod backend_values;
 mod hooks;
 mod span_slot;
 
@@ -172,16 +172,25 @@ impl BackendTracingPlugin {
             );
             return;
         };
-        let backend = generation.backend();
-        let model = non_empty(Some(backend.model_id.as_str()));
-        let provider = attributes::provider_value(&backend.provider);
-        let remote = backend.remote;
+        let backend = generation.shared_backend();
+        let (name, values) = backend_values::span_values(backend, request.operation);
 
-        // Sized for everything a span usually gets at creation, so the vector never regrows.
-        let mut attributes = Vec::with_capacity(START_ATTRIBUTES);
-        push_request_attributes(&mut attributes, request.operation, model, provider);
-        if let Some(address) = &backend.server_address {
-            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.clone()));
+        // The SDK keeps this vector as the span's attributes: sized for what a span usually
+        // gets at creation and at its end, it never regrows and the end needs no vector of
+        // its own.
+        let mut attributes = Vec::with_capacity(START_ATTRIBUTES + END_ATTRIBUTES);
+        if let Some(provider) = values.provider {
+            attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
+        }
+        if let Some(model) = values.model {
+            attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, model));
+        }
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_OPERATION_NAME,
+            request.operation,
+        ));
+        if let Some(address) = values.server_address {
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address));
         }
         if let Some(port) = backend.server_port {
             attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
@@ -220,13 +229,13 @@ impl BackendTracingPlugin {
         {
             attributes.push(KeyValue::new(semconv::MELLEA_REQUEST_CONTEXT_SIZE, size));
         }
-        if let Some(session) = generation.session_id().filter(|s| !s.is_empty()) {
+        if let Some(session) = generation.shared_session_id().filter(|s| !s.is_empty()) {
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_CONVERSATION_ID,
-                session.to_owned(),
+                Arc::clone(session),
             ));
         }
-        attributes.extend(model_option_attributes(request.model_options));
+        push_model_option_attributes(&mut attributes, request.model_options);
         if self.capture_content
             && let Some(messages) = request.prompt.and_then(attributes::input_messages)
         {
@@ -237,8 +246,8 @@ impl BackendTracingPlugin {
         }
 
         let parent = generation.body_context();
-        let builder = SpanBuilder::from_name(span_name(request.operation, model))
-            .with_kind(if remote {
+        let builder = SpanBuilder::from_name(name)
+            .with_kind(if backend.remote {
                 SpanKind::Client
             } else {
                 SpanKind::Internal
@@ -246,15 +255,16 @@ impl BackendTracingPlugin {
             .with_attributes(attributes);
         let span = self.tracer.build_with_context(builder, &parent);
         let span_id = span.span_context().span_id();
-        // Marked so that the backend's body can find its generation's span
-        // (`with_generation_span`) and tell it from spans it did not open.
-        let cx = parent.with_span(span).with_value(GenerationSpanId(span_id));
+        // So that the backend's body can find its generation's span (`with_generation_span`)
+        // and tell it from spans it did not open.
+        let (cx, registered) = mark(&GENERATION_SPANS, parent.with_span(span), span_id);
         // The body of the generation runs under this context.
         generation.set_body_context(cx.clone());
         self.open.fetch_add(1, Ordering::Relaxed);
         generation.spans.put(OpenSpan {
             instance: self.instance,
             cx,
+            registered,
             open: self.open.clone(),
             ended: false,
         });
@@ -278,10 +288,13 @@ impl BackendTracingPlugin {
             let span = open.cx.span();
             match output {
                 Success::Chat(Some(view)) => {
-                    let mut attributes = Vec::with_capacity(END_ATTRIBUTES);
-                    push_response_attributes(&mut attributes, view);
-                    push_usage_attributes(&mut attributes, view.usage.as_ref());
-                    span.set_attributes(attributes);
+                    // Straight into the span's own attributes, which have room for them.
+                    span.set_attributes(
+                        response_attribute_slots(view)
+                            .into_iter()
+                            .chain(usage_attribute_slots(view.usage.as_ref()))
+                            .flatten(),
+                    );
                     if self.capture_content
                         && let Some(messages) = attributes::output_messages(view)
                     {
@@ -292,7 +305,9 @@ impl BackendTracingPlugin {
                     }
                 }
                 Success::Chat(None) => {}
-                Success::Batch(usage) => span.set_attributes(usage_attributes(usage)),
+                Success::Batch(usage) => {
+                    span.set_attributes(usage_attribute_slots(usage).into_iter().flatten());
+                }
             }
         }
         open.end();
@@ -333,10 +348,6 @@ impl BackendTracingPlugin {
         cx.span()
             .add_event(semconv::CHUNK_PROCESSED_EVENT, attributes);
     }
-}
-
-fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.filter(|v| !v.is_empty())
 }
 
 /// What pre-call tells the span about the request.

@@ -7,7 +7,8 @@ use opentelemetry_sdk::trace::SdkTracer;
 use serde_json::Value;
 
 use super::attributes::truncate_content;
-use super::invocation_span::{self, invocation_plugin_builder, proceed};
+use super::invocation_span::{self, invocation_plugin_builder};
+use super::proceed::proceed;
 use super::semconv;
 use super::viewer_hints::ViewerHints;
 use crate::hooks::{ToolPostInvoke, ToolPostInvokePayload, ToolPreInvoke, ToolPreInvokePayload};

@@ -1,7 +1,6 @@
 //! `BackendMetricsPlugin`: GenAI client metrics from the end hooks of every generation.
 
 use std::fmt;
-use std::future::ready;
 use std::sync::Arc;
 
 use opentelemetry::metrics::MeterProvider;
@@ -18,10 +17,9 @@ use crate::hooks::{
     GenerationBatchPostCallPayload, GenerationError, GenerationErrorPayload, GenerationEvent,
     GenerationEventPayload, GenerationPostCall, GenerationPostCallPayload, Usage,
 };
-use crate::plugin::{
-    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
-};
+use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
 use crate::telemetry::attributes::provider_value;
+use crate::telemetry::proceed::proceed;
 use crate::telemetry::semconv;
 
 /// Records OpenTelemetry GenAI client metrics for every generation of every `#[backend]`, on
@@ -203,10 +201,6 @@ const LABELS: usize = 8;
 /// The model a price is looked up under.
 fn priced_model(ctx: &HookContext) -> &str {
     ctx.model().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN)
-}
-
-fn proceed<P: Send + 'static>() -> BoxFuture<'static, HookResult<P>> {
-    Box::pin(ready(Ok(HookAction::Continue)))
 }
 
 impl Plugin for BackendMetricsPlugin {

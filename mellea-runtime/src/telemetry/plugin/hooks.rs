@@ -1,7 +1,6 @@
 //! The tracing plugin's handlers: which hooks it subscribes to and what each reads from its
 //! payload.
 
-use std::future::ready;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -13,17 +12,9 @@ use crate::hooks::{
     GenerationError, GenerationErrorPayload, GenerationEvent, GenerationPostCall,
     GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, model_option,
 };
-use crate::plugin::{
-    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
-};
+use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
+use crate::telemetry::proceed::proceed;
 use crate::telemetry::semconv;
-
-fn proceed<P>() -> BoxFuture<'static, HookResult<P>>
-where
-    P: Send + 'static,
-{
-    Box::pin(ready(Ok(HookAction::Continue)))
-}
 
 impl Plugin for BackendTracingPlugin {
     fn name(&self) -> &str {

@@ -3,11 +3,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::{SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use crate::hooks::ErrorInfo;
-use crate::telemetry::semconv;
+use crate::telemetry::{GENERATION_SPANS, semconv};
 
 /// Records a failure on the span of `cx`: an `exception` event, status ERROR, and `error.type`
 /// (`_OTHER` when the error has no class). The status description and `exception.message` are
@@ -83,6 +83,8 @@ impl SpanSlot {
 pub(super) struct OpenSpan {
     pub(super) instance: u64,
     pub(super) cx: Context,
+    /// The span's id, while it is registered as a generation's span.
+    pub(super) registered: Option<SpanId>,
     pub(super) open: Arc<AtomicUsize>,
     pub(super) ended: bool,
 }
@@ -111,6 +113,9 @@ impl Drop for OpenSpan {
                 false,
             );
             self.cx.span().end();
+        }
+        if let Some(id) = self.registered {
+            GENERATION_SPANS.remove(id);
         }
         self.open.fetch_sub(1, Ordering::Relaxed);
     }
