@@ -332,7 +332,9 @@ impl Generation {
         self.queue(event);
     }
 
-    /// Drives the hook firing in progress, if any.
+    /// Drives the hook firing in progress, if any. Inlined: a stream checks it on every poll,
+    /// and there is almost never one.
+    #[inline]
     pub(crate) fn poll_pending(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
         if let Some(pending) = &mut self.pending {
             if pending.as_mut().poll(cx).is_pending() {
