@@ -11,7 +11,7 @@ use super::attributes::truncate_content;
 use super::semconv;
 use crate::BodyContext;
 use crate::hooks::ErrorInfo;
-use crate::plugin::{BoxFuture, HookAction, HookContext, HookResult};
+use crate::plugin::{HandlerFuture, HookAction, HookContext};
 
 /// Distinguishes plugin instances, so two of them seeing one invocation each find their span.
 static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
@@ -96,8 +96,8 @@ pub(super) fn end(
 }
 
 /// Handlers only observe.
-pub(super) fn proceed<'a, P: Send + 'a>() -> BoxFuture<'a, HookResult<P>> {
-    Box::pin(std::future::ready(Ok(HookAction::Continue)))
+pub(super) fn proceed<'a, P: Send + 'a>() -> HandlerFuture<'a, P> {
+    HandlerFuture::new(async { Ok(HookAction::Continue) })
 }
 
 /// The fields, `Debug`, constants and builder methods the tool and agent tracing plugins share:

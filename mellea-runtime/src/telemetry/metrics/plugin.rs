@@ -1,7 +1,6 @@
 //! `BackendMetricsPlugin`: GenAI client metrics from the end hooks of every generation.
 
 use std::fmt;
-use std::future::ready;
 use std::sync::Arc;
 
 use opentelemetry::metrics::MeterProvider;
@@ -18,9 +17,7 @@ use crate::hooks::{
     GenerationBatchPostCallPayload, GenerationError, GenerationErrorPayload, GenerationEvent,
     GenerationEventPayload, GenerationPostCall, GenerationPostCallPayload, Usage,
 };
-use crate::plugin::{
-    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
-};
+use crate::plugin::{HandlerFuture, HookAction, HookContext, Plugin, PluginHooks, PluginMode};
 use crate::telemetry::attributes::provider_value;
 use crate::telemetry::semconv;
 
@@ -205,8 +202,8 @@ fn priced_model(ctx: &HookContext) -> &str {
     ctx.model().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN)
 }
 
-fn proceed<P: Send + 'static>() -> BoxFuture<'static, HookResult<P>> {
-    Box::pin(ready(Ok(HookAction::Continue)))
+fn proceed<'a, P: Send + 'a>() -> HandlerFuture<'a, P> {
+    HandlerFuture::new(async { Ok(HookAction::Continue) })
 }
 
 impl Plugin for BackendMetricsPlugin {
@@ -220,23 +217,33 @@ impl Plugin for BackendMetricsPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Audit;
-        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_error(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_event(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
             this.on_batch_error(p, ctx);
             proceed()
         });

@@ -1,7 +1,6 @@
 //! The tracing plugin's handlers: which hooks it subscribes to and what each reads from its
 //! payload.
 
-use std::future::ready;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -13,16 +12,11 @@ use crate::hooks::{
     GenerationError, GenerationErrorPayload, GenerationEvent, GenerationPostCall,
     GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, model_option,
 };
-use crate::plugin::{
-    BoxFuture, HookAction, HookContext, HookResult, Plugin, PluginHooks, PluginMode,
-};
+use crate::plugin::{HandlerFuture, HookAction, HookContext, Plugin, PluginHooks, PluginMode};
 use crate::telemetry::semconv;
 
-fn proceed<P>() -> BoxFuture<'static, HookResult<P>>
-where
-    P: Send + 'static,
-{
-    Box::pin(ready(Ok(HookAction::Continue)))
+fn proceed<'a, P: Send + 'a>() -> HandlerFuture<'a, P> {
+    HandlerFuture::new(async { Ok(HookAction::Continue) })
 }
 
 impl Plugin for BackendTracingPlugin {
@@ -36,31 +30,51 @@ impl Plugin for BackendTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method::<GenerationPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationPreCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_pre_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_error(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.event(ctx, p);
             proceed()
         });
-        hooks.method::<GenerationBatchPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<GenerationBatchPreCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_pre_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
             this.on_batch_error(p, ctx);
             proceed()
         });
