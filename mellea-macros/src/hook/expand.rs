@@ -18,8 +18,9 @@ use super::validate::HandlerTypes;
 use crate::common::crate_path::CratePath;
 use crate::common::hook_table::HookRow;
 
-/// `HandlerFuture::new(async move { ... })` (inline when small, no allocation): calls `callee(leading_args.., payload, ctx)` and converts its
-/// output to the hook's result type. `payload` and `ctx` name the dispatcher's arguments.
+/// `HandlerFuture::new(async move { ... })` (stored inline when small: no allocation per
+/// call): calls `callee(leading_args.., payload, ctx)` and converts its output to the hook's
+/// result type. `payload` and `ctx` name the dispatcher's arguments.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn handler_future(
     krate: &CratePath,
