@@ -103,7 +103,9 @@ impl<E: From<PluginViolation>> FromViolation for E {
 // `<UserType as Conversion<..>>::convert(..)` with the user's own type tokens. When the user's
 // type is the hook's type each conversion is the identity; otherwise exactly one trait bound
 // fails, and its `on_unimplemented` message names the type the hook expects, on the user's type.
-pub use crate::plugin::{HandlerOptions, HookFn, OnError, Plugin, PluginHooks, PluginMode};
+pub use crate::plugin::{
+    HandlerFuture, HandlerOptions, HookFn, OnError, Plugin, PluginHooks, PluginMode,
+};
 
 /// The hook types expansions name as `__private::hooks::X`: every hook's marker and payload,
 /// and the patch of each writable hook, generated from the hook table.

@@ -6,6 +6,7 @@ mod support;
 
 mod examples;
 mod failure_logs;
+mod handler_future;
 mod hook_table;
 mod macro_modes;
 mod modes;

@@ -18,8 +18,9 @@ use super::validate::HandlerTypes;
 use crate::common::crate_path::CratePath;
 use crate::common::hook_table::HookRow;
 
-/// `Box::pin(async move { ... })`: calls `callee(leading_args.., payload, ctx)` and converts its
-/// output to the hook's result type. `payload` and `ctx` name the dispatcher's arguments.
+/// `HandlerFuture::new(async move { ... })` (stored inline when small: no allocation per
+/// call): calls `callee(leading_args.., payload, ctx)` and converts its output to the hook's
+/// result type. `payload` and `ctx` name the dispatcher's arguments.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn handler_future(
     krate: &CratePath,
@@ -65,8 +66,9 @@ pub(crate) fn handler_future(
 
     // Spanned on the handler's name: a future that is not `Send` is reported there, with the
     // compiler's notes pointing at the `.await` in the body that holds the offending value.
+    let private = krate.private(handler.span());
     quote_spanned! {handler.span()=>
-        ::std::boxed::Box::pin(async move {
+        #private::HandlerFuture::new(async move {
             #into_result(#callee(#leading_args #payload_arg, #context_arg).await)
         })
     }
@@ -139,7 +141,7 @@ pub(crate) fn standalone(
         #[doc = #doc]
         #[must_use]
         #vis fn #companion() -> #private::HookFn {
-            #private::HookFn::new::<#marker, _>(
+            #private::HookFn::new_unboxed::<#marker, _>(
                 ::core::concat!(::core::module_path!(), "::", #name),
                 |#payload, #ctx| #future,
             )

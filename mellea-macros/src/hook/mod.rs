@@ -97,11 +97,12 @@ mod tests {
             quote!(#handler_vis).to_string()
         );
         let text = quote!(#companion).to_string();
-        assert!(
-            text.contains(
-                "HookFn :: new :: < :: mellea :: __private :: hooks :: GenerationPostCall"
-            )
-        );
+        assert!(text.contains(
+            "HookFn :: new_unboxed :: < :: mellea :: __private :: hooks :: GenerationPostCall"
+        ));
+        // The handler's future is stored inline when small, not boxed.
+        assert!(text.contains("__private :: HandlerFuture :: new (async move"));
+        assert!(!text.contains("Box :: pin"));
         assert!(text.contains("\"log_latency\""));
         assert!(text.contains("PluginMode :: Audit"));
         assert!(text.contains("with_priority (- 2i32)"));

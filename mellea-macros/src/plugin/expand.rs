@@ -48,7 +48,7 @@ fn item_attrs_mut(item: &mut syn::ImplItem) -> Option<&mut Vec<syn::Attribute>> 
     }
 }
 
-/// One `hooks.method::<Hook, Self, _>(..)` subscription.
+/// One `hooks.method_unboxed_with::<Hook, Self, _>(..)` subscription.
 fn subscription(krate: &CratePath, handler: &Handler<'_>, hooks: &Ident) -> TokenStream {
     let private = krate.private(Span::call_site());
     let func = handler.func;
@@ -79,7 +79,7 @@ fn subscription(krate: &CratePath, handler: &Handler<'_>, hooks: &Ident) -> Toke
     let cfgs = cfg_attrs(func);
     quote! {
         #(#cfgs)*
-        #hooks.method_with::<#marker, Self, _>(
+        #hooks.method_unboxed_with::<#marker, Self, _>(
             #private::HandlerOptions::new(#mode) #priority #on_error,
             ::std::sync::Arc::clone(&self),
             |#this, #payload, #ctx| #future,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::hooks::{Hook, HookType};
 
-use super::{HookContext, OnError, PluginMode};
+use super::{HandlerFuture, HookContext, OnError, PluginMode};
 
 /// A boxed, `Send` future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -108,15 +108,19 @@ impl Violation {
 /// });
 /// assert_eq!(recorder.name(), "latency_logger");
 /// ```
+///
+/// A type implementing it by hand returns its future in a [`HandlerFuture`], which stores a
+/// small future inline (no allocation per call).
 pub trait Handler<H: Hook>: Send + Sync + 'static {
     /// Runs the handler.
     fn call<'a>(
         &'a self,
         payload: &'a H::Payload,
         ctx: &'a HookContext,
-    ) -> BoxFuture<'a, HookResult<H::Patch>>;
+    ) -> HandlerFuture<'a, H::Patch>;
 }
 
+/// A function returning a boxed future: the box is kept (stored inline), not boxed again.
 impl<H, F> Handler<H> for F
 where
     H: Hook,
@@ -129,8 +133,30 @@ where
         &'a self,
         payload: &'a H::Payload,
         ctx: &'a HookContext,
-    ) -> BoxFuture<'a, HookResult<H::Patch>> {
-        self(payload, ctx)
+    ) -> HandlerFuture<'a, H::Patch> {
+        HandlerFuture::from(self(payload, ctx))
+    }
+}
+
+/// A function returning a [`HandlerFuture`]. A wrapper rather than a second blanket impl over
+/// functions, which would overlap the one for functions returning a box.
+pub(crate) struct UnboxedFn<F>(pub(crate) F);
+
+impl<H, F> Handler<H> for UnboxedFn<F>
+where
+    H: Hook,
+    F: for<'a> Fn(&'a H::Payload, &'a HookContext) -> HandlerFuture<'a, H::Patch>
+        + Send
+        + Sync
+        + 'static,
+{
+    #[inline]
+    fn call<'a>(
+        &'a self,
+        payload: &'a H::Payload,
+        ctx: &'a HookContext,
+    ) -> HandlerFuture<'a, H::Patch> {
+        (self.0)(payload, ctx)
     }
 }
 
@@ -144,16 +170,17 @@ impl<H, T, F> Handler<H> for MethodHandler<T, F>
 where
     H: Hook,
     T: Send + Sync + 'static,
-    F: for<'a> Fn(&'a T, &'a H::Payload, &'a HookContext) -> BoxFuture<'a, HookResult<H::Patch>>
+    F: for<'a> Fn(&'a T, &'a H::Payload, &'a HookContext) -> HandlerFuture<'a, H::Patch>
         + Send
         + Sync
         + 'static,
 {
+    #[inline]
     fn call<'a>(
         &'a self,
         payload: &'a H::Payload,
         ctx: &'a HookContext,
-    ) -> BoxFuture<'a, HookResult<H::Patch>> {
+    ) -> HandlerFuture<'a, H::Patch> {
         (self.method)(&self.target, payload, ctx)
     }
 }
@@ -294,7 +321,8 @@ impl HookFn {
     /// The bound spells out the `Fn` signature (rather than `F: Handler<H>`) so that a closure's
     /// argument and return types are inferred from `H`: `|payload, ctx| Box::pin(async move {
     /// ... })` needs no annotations. Handler types that are not functions go through
-    /// [`from_handler`](Self::from_handler).
+    /// [`from_handler`](Self::from_handler). The box costs one allocation per call;
+    /// [`new_unboxed`](Self::new_unboxed) avoids it.
     ///
     /// ```
     /// use mellea_runtime::hooks::SessionPreInit;
@@ -316,6 +344,31 @@ impl HookFn {
             + 'static,
     {
         Self::from_handler::<H>(name, handler)
+    }
+
+    /// [`new`](Self::new) for a closure that returns a [`HandlerFuture`]: a small future is
+    /// stored inline, so a call does not allocate. What `#[hook]` generates.
+    ///
+    /// ```
+    /// use mellea_runtime::hooks::SessionPreInit;
+    /// use mellea_runtime::plugin::{HandlerFuture, HookAction, HookFn};
+    /// let audit = HookFn::new_unboxed::<SessionPreInit, _>("audit", |payload, _ctx| {
+    ///     HandlerFuture::new(async move {
+    ///         println!("starting a session on {}", payload.model_id);
+    ///         Ok(HookAction::Continue)
+    ///     })
+    /// });
+    /// assert_eq!(audit.name(), "audit");
+    /// ```
+    pub fn new_unboxed<H, F>(name: impl Into<String>, handler: F) -> Self
+    where
+        H: Hook,
+        F: for<'a> Fn(&'a H::Payload, &'a HookContext) -> HandlerFuture<'a, H::Patch>
+            + Send
+            + Sync
+            + 'static,
+    {
+        Self::from_handler::<H>(name, UnboxedFn(handler))
     }
 
     /// A SEQUENTIAL handler of hook `H` with the default priority, from any [`Handler`].

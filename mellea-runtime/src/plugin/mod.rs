@@ -74,6 +74,7 @@
 mod adapter;
 mod context;
 mod dispatch;
+mod future;
 mod handler;
 mod mode;
 mod plan;
@@ -89,6 +90,7 @@ mod warn_limit;
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
 pub(crate) use dispatch::ignore_late_block;
+pub use future::{HANDLER_FUTURE_INLINE_SIZE, HandlerFuture};
 pub use handler::{
     BoxFuture, Handler, HandlerError, HandlerOptions, HookAction, HookFn, HookResult, HookSpec,
     Violation,
@@ -167,7 +169,8 @@ impl PluginHooks {
 
     /// Subscribes a method of a shared plugin value to hook `H`.
     ///
-    /// `method` is usually `|this, payload, ctx| Box::pin(this.handler(payload, ctx))`.
+    /// `method` is usually `|this, payload, ctx| Box::pin(this.handler(payload, ctx))`; the box
+    /// costs one allocation per call, which [`method_unboxed`](Self::method_unboxed) avoids.
     pub fn method<H, T, F>(
         &mut self,
         mode: PluginMode,
@@ -187,11 +190,13 @@ impl PluginHooks {
             + Sync
             + 'static,
     {
-        self.on::<H>(mode, priority, MethodHandler { target, method })
+        self.method_unboxed::<H, T, _>(mode, priority, target, move |this, payload, ctx| {
+            HandlerFuture::from(method(this, payload, ctx))
+        })
     }
 
     /// [`method`](Self::method) with all the handler's options (mode, priority, failure
-    /// policy): what `#[plugin]` generates.
+    /// policy).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -220,6 +225,63 @@ impl PluginHooks {
                 &'a H::Payload,
                 &'a HookContext,
             ) -> BoxFuture<'a, HookResult<H::Patch>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.method_unboxed_with::<H, T, _>(options, target, move |this, payload, ctx| {
+            HandlerFuture::from(method(this, payload, ctx))
+        })
+    }
+
+    /// [`method`](Self::method) for a method whose future is a [`HandlerFuture`]: a small
+    /// future is stored inline, so a call does not allocate.
+    ///
+    /// `method` is usually `|this, payload, ctx| HandlerFuture::new(this.handler(payload, ctx))`.
+    pub fn method_unboxed<H, T, F>(
+        &mut self,
+        mode: PluginMode,
+        priority: Option<i32>,
+        target: Arc<T>,
+        method: F,
+    ) -> &mut Self
+    where
+        H: Hook,
+        T: Send + Sync + 'static,
+        F: for<'a> Fn(&'a T, &'a H::Payload, &'a HookContext) -> HandlerFuture<'a, H::Patch>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.on::<H>(mode, priority, MethodHandler { target, method })
+    }
+
+    /// [`method_unboxed`](Self::method_unboxed) with all the handler's options (mode,
+    /// priority, failure policy): what `#[plugin]` generates.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mellea_runtime::hooks::GenerationPreCall;
+    /// use mellea_runtime::plugin::{HandlerFuture, HandlerOptions, HookAction, PluginHooks, PluginMode};
+    /// struct Guard;
+    /// let mut hooks = PluginHooks::default();
+    /// hooks.method_unboxed_with::<GenerationPreCall, _, _>(
+    ///     HandlerOptions::new(PluginMode::Sequential).with_priority(5),
+    ///     Arc::new(Guard),
+    ///     |_guard, _payload, _ctx| HandlerFuture::new(async { Ok(HookAction::Continue) }),
+    /// );
+    /// assert_eq!(hooks.specs()[0].priority(), Some(5));
+    /// ```
+    pub fn method_unboxed_with<H, T, F>(
+        &mut self,
+        options: HandlerOptions,
+        target: Arc<T>,
+        method: F,
+    ) -> &mut Self
+    where
+        H: Hook,
+        T: Send + Sync + 'static,
+        F: for<'a> Fn(&'a T, &'a H::Payload, &'a HookContext) -> HandlerFuture<'a, H::Patch>
             + Send
             + Sync
             + 'static,

@@ -147,15 +147,25 @@ impl Plugin for AgentTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method::<ComponentPreExecute, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_pre(p, ctx);
-            proceed()
-        });
-        hooks.method::<ComponentPostSuccess, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_success(p, ctx);
-            proceed()
-        });
-        hooks.method::<ComponentPostError, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<ComponentPreExecute, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_pre(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<ComponentPostSuccess, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_success(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<ComponentPostError, _, _>(mode, None, self, |this, p, ctx| {
             this.on_error(p, ctx);
             proceed()
         });

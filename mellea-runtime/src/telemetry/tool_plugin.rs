@@ -118,11 +118,11 @@ impl Plugin for ToolTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method::<ToolPreInvoke, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<ToolPreInvoke, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_pre(p, ctx);
             proceed()
         });
-        hooks.method::<ToolPostInvoke, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<ToolPostInvoke, _, _>(mode, None, self, |this, p, ctx| {
             this.on_post(p, ctx);
             proceed()
         });

@@ -214,23 +214,33 @@ impl Plugin for BackendMetricsPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Audit;
-        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_error(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_event(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
             this.on_batch_error(p, ctx);
             proceed()
         });

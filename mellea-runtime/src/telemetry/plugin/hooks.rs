@@ -27,31 +27,51 @@ impl Plugin for BackendTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method::<GenerationPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationPreCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_pre_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.on_error(p, ctx);
             proceed()
         });
-        hooks.method::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
+        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
             this.event(ctx, p);
             proceed()
         });
-        hooks.method::<GenerationBatchPreCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_pre_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchPostCall, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_batch_post_call(p, ctx);
-            proceed()
-        });
-        hooks.method::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
+        hooks.method_unboxed::<GenerationBatchPreCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_pre_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
+            mode,
+            None,
+            self.clone(),
+            |this, p, ctx| {
+                this.on_batch_post_call(p, ctx);
+                proceed()
+            },
+        );
+        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
             this.on_batch_error(p, ctx);
             proceed()
         });
