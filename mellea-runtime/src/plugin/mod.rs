@@ -82,6 +82,7 @@ mod policy;
 mod registration;
 mod registry;
 mod run;
+mod settle;
 mod state;
 mod stats;
 mod table;
@@ -89,7 +90,6 @@ mod warn_limit;
 
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
-pub(crate) use dispatch::ignore_late_block;
 pub use future::{HANDLER_FUTURE_INLINE_SIZE, HandlerFuture};
 pub use handler::{
     BoxFuture, Handler, HandlerError, HandlerOptions, HookAction, HookFn, HookResult, HookSpec,
@@ -101,6 +101,7 @@ pub use registration::{PluginScope, Registration, UnregisterTarget};
 pub use registry::{
     DEFAULT_HANDLER_TIMEOUT, PluginRegistry, global, has_any_listener, has_listeners,
 };
+pub(crate) use settle::ignore_late_block;
 pub use stats::PluginStats;
 
 use std::fmt;
