@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::attributes::truncate_content;
 use super::invocation_span::{self, invocation_plugin_builder};
-use super::proceed::proceed;
+use super::observe::observe;
 use super::semconv;
 use super::viewer_hints::ViewerHints;
 use crate::hooks::{
@@ -147,27 +147,8 @@ impl Plugin for AgentTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method_unboxed::<ComponentPreExecute, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_pre(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<ComponentPostSuccess, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_success(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<ComponentPostError, _, _>(mode, None, self, |this, p, ctx| {
-            this.on_error(p, ctx);
-            proceed()
-        });
+        observe::<ComponentPreExecute, _>(hooks, mode, &self, Self::on_pre);
+        observe::<ComponentPostSuccess, _>(hooks, mode, &self, Self::on_success);
+        observe::<ComponentPostError, _>(hooks, mode, &self, Self::on_error);
     }
 }

@@ -46,13 +46,13 @@ mod install;
 mod interner;
 mod invocation_span;
 pub mod metrics;
+mod observe;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod otlp_env;
 #[cfg(feature = "otlp")]
 mod otlp_target;
 mod plugin;
-mod proceed;
 mod propagate;
 mod provider;
 mod redact;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::attributes::truncate_content;
 use super::invocation_span::{self, invocation_plugin_builder};
-use super::proceed::proceed;
+use super::observe::observe;
 use super::semconv;
 use super::viewer_hints::ViewerHints;
 use crate::hooks::{ToolPostInvoke, ToolPostInvokePayload, ToolPreInvoke, ToolPreInvokePayload};
@@ -118,13 +118,7 @@ impl Plugin for ToolTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method_unboxed::<ToolPreInvoke, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_pre(p, ctx);
-            proceed()
-        });
-        hooks.method_unboxed::<ToolPostInvoke, _, _>(mode, None, self, |this, p, ctx| {
-            this.on_post(p, ctx);
-            proceed()
-        });
+        observe::<ToolPreInvoke, _>(hooks, mode, &self, Self::on_pre);
+        observe::<ToolPostInvoke, _>(hooks, mode, &self, Self::on_post);
     }
 }

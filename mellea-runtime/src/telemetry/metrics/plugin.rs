@@ -19,7 +19,7 @@ use crate::hooks::{
 };
 use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
 use crate::telemetry::attributes::provider_value;
-use crate::telemetry::proceed::proceed;
+use crate::telemetry::observe::observe;
 use crate::telemetry::semconv;
 
 /// Records OpenTelemetry GenAI client metrics for every generation of every `#[backend]`, on
@@ -214,36 +214,11 @@ impl Plugin for BackendMetricsPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Audit;
-        hooks.method_unboxed::<GenerationPostCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_post_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_error(p, ctx);
-            proceed()
-        });
-        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_event(p, ctx);
-            proceed()
-        });
-        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_batch_post_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
-            this.on_batch_error(p, ctx);
-            proceed()
-        });
+        observe::<GenerationPostCall, _>(hooks, mode, &self, Self::on_post_call);
+        observe::<GenerationError, _>(hooks, mode, &self, Self::on_error);
+        observe::<GenerationEvent, _>(hooks, mode, &self, Self::on_event);
+        observe::<GenerationBatchPostCall, _>(hooks, mode, &self, Self::on_batch_post_call);
+        observe::<GenerationBatchError, _>(hooks, mode, &self, Self::on_batch_error);
     }
 }
 

@@ -13,7 +13,7 @@ use crate::hooks::{
     GenerationPostCallPayload, GenerationPreCall, GenerationPreCallPayload, model_option,
 };
 use crate::plugin::{HookContext, Plugin, PluginHooks, PluginMode};
-use crate::telemetry::proceed::proceed;
+use crate::telemetry::observe::observe;
 use crate::telemetry::semconv;
 
 impl Plugin for BackendTracingPlugin {
@@ -27,54 +27,13 @@ impl Plugin for BackendTracingPlugin {
 
     fn hooks(self: Arc<Self>, hooks: &mut PluginHooks) {
         let mode = PluginMode::Sequential;
-        hooks.method_unboxed::<GenerationPreCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_pre_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationPostCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_post_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationError, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.on_error(p, ctx);
-            proceed()
-        });
-        hooks.method_unboxed::<GenerationEvent, _, _>(mode, None, self.clone(), |this, p, ctx| {
-            this.event(ctx, p);
-            proceed()
-        });
-        hooks.method_unboxed::<GenerationBatchPreCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_batch_pre_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationBatchPostCall, _, _>(
-            mode,
-            None,
-            self.clone(),
-            |this, p, ctx| {
-                this.on_batch_post_call(p, ctx);
-                proceed()
-            },
-        );
-        hooks.method_unboxed::<GenerationBatchError, _, _>(mode, None, self, |this, p, ctx| {
-            this.on_batch_error(p, ctx);
-            proceed()
-        });
+        observe::<GenerationPreCall, _>(hooks, mode, &self, Self::on_pre_call);
+        observe::<GenerationPostCall, _>(hooks, mode, &self, Self::on_post_call);
+        observe::<GenerationError, _>(hooks, mode, &self, Self::on_error);
+        observe::<GenerationEvent, _>(hooks, mode, &self, |this, p, ctx| this.event(ctx, p));
+        observe::<GenerationBatchPreCall, _>(hooks, mode, &self, Self::on_batch_pre_call);
+        observe::<GenerationBatchPostCall, _>(hooks, mode, &self, Self::on_batch_post_call);
+        observe::<GenerationBatchError, _>(hooks, mode, &self, Self::on_batch_error);
     }
 }
 
