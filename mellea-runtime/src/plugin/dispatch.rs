@@ -58,7 +58,7 @@ impl PluginRegistry {
     /// Stamps `payload.base.hook`, runs the five phases and returns the final payload, or the
     /// violation of the SEQUENTIAL or CONCURRENT handler that blocked. Handler errors, panics
     /// and timeouts are logged and counted in [`stats`](Self::stats); what else they do is
-    /// the handler's [`OnError`] policy: nothing (`Ignore`, the default), block the dispatch
+    /// the handler's [`OnError`](super::OnError) policy: nothing (`Ignore`, the default), block the dispatch
     /// with a [`PluginViolation::PLUGIN_FAILED`] violation (`Fail`), or unregister the handler
     /// (`Disable`).
     ///

@@ -85,16 +85,14 @@ mod run;
 mod settle;
 mod state;
 mod stats;
+mod subscription;
 mod table;
 mod warn_limit;
 
 pub use context::{BackendInfo, Extensions, HookContext, StateMap};
 pub use dispatch::Dispatched;
 pub use future::{HANDLER_FUTURE_INLINE_SIZE, HandlerFuture};
-pub use handler::{
-    BoxFuture, Handler, HandlerError, HandlerOptions, HookAction, HookFn, HookResult, HookSpec,
-    Violation,
-};
+pub use handler::{BoxFuture, Handler, HandlerError, HookAction, HookResult, Violation};
 pub use mode::{DEFAULT_PRIORITY, PluginMode, UnknownPluginMode};
 pub use policy::{OnError, UnknownOnError};
 pub use registration::{PluginScope, Registration, UnregisterTarget};
@@ -103,6 +101,7 @@ pub use registry::{
 };
 pub(crate) use settle::ignore_late_block;
 pub use stats::PluginStats;
+pub use subscription::{HandlerOptions, HookFn, HookSpec};
 
 use std::fmt;
 use std::sync::Arc;
