@@ -79,6 +79,7 @@ mod handler;
 mod mode;
 mod plan;
 mod policy;
+mod register;
 mod registration;
 mod registry;
 mod run;

@@ -1,19 +1,18 @@
 //! The plugin registry: registration, scopes, unregistration and the listener fast path.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
 use super::Registrable;
-use super::adapter::{Adapter, Owner, Scope, Shared};
-use super::plan::{PlannedHandler, expand_leaf, leaves};
-use super::registration::{OwnerStats, PluginScope, Registration, UnregisterTarget};
-use super::state::{OwnerEntry, State};
-use super::stats::{Counters, PluginStats};
+use super::adapter::{Owner, Scope, Shared};
+use super::registration::{PluginScope, Registration, UnregisterTarget};
+use super::state::State;
+use super::stats::PluginStats;
 use super::table::HookTable;
 use crate::error::RegistrationError;
 use crate::hooks::{HOOK_COUNT, HookMask, HookType};
@@ -99,12 +98,12 @@ impl PluginRegistry {
         }
     }
 
-    fn shared(&self) -> &Arc<Shared> {
+    pub(super) fn shared(&self) -> &Arc<Shared> {
         self.shared.get_or_init(Arc::default)
     }
 
     /// The state, after removing the handlers `on_error = disable` switched off since.
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // Registration never panics while holding the lock; recover rather than poison forever.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         self.remove_disabled(&mut state);
@@ -314,103 +313,8 @@ impl PluginRegistry {
         self.lock().by_name.keys().cloned().collect()
     }
 
-    fn register_in(
-        &self,
-        item: Registrable,
-        scope: Scope,
-    ) -> Result<Registration, RegistrationError> {
-        // Ask plugins for their handlers before taking the lock: `Plugin::hooks` is user code,
-        // which may be slow, may panic, or may itself look at this registry.
-        let mut planned: Vec<PlannedHandler> = Vec::new();
-        let mut names: HashSet<&str> = HashSet::new();
-        let leaves = leaves(item);
-        for (leaf, priority_override) in &leaves {
-            for mut handler in expand_leaf(leaf)? {
-                handler.priority_override = *priority_override;
-                if !handler.on_error.allowed_in(handler.mode) {
-                    return Err(RegistrationError::FailCannotBlock {
-                        name: handler.name,
-                        mode: handler.mode,
-                    });
-                }
-                planned.push(handler);
-            }
-        }
-        for handler in &planned {
-            if !names.insert(&handler.name) {
-                return Err(RegistrationError::DuplicateName {
-                    name: handler.name.clone(),
-                });
-            }
-        }
-
-        let shared = Arc::clone(self.shared());
-        let mut state = self.lock();
-        if let Some(taken) = planned.iter().find(|p| state.by_name.contains_key(&p.name)) {
-            return Err(RegistrationError::DuplicateName {
-                name: taken.name.clone(),
-            });
-        }
-        // Every check passed: commit the whole registration at once.
-        let mut touched = [false; HOOK_COUNT];
-        let mut registration = Registration {
-            ids: Vec::with_capacity(planned.len()),
-            names: Vec::with_capacity(planned.len()),
-            owners: Vec::new(),
-        };
-        let mut owners_seen: HashSet<*const Counters> = HashSet::new();
-        for planned in planned {
-            state.next_id += 1;
-            let id = state.next_id;
-            let entry = state
-                .owners
-                .entry(planned.owner.clone())
-                .or_insert_with(|| OwnerEntry {
-                    counters: Arc::default(),
-                    handlers: 0,
-                });
-            entry.handlers += 1;
-            let counters = Arc::clone(&entry.counters);
-            if owners_seen.insert(Arc::as_ptr(&counters)) {
-                registration.owners.push(OwnerStats {
-                    owner: planned.owner.clone(),
-                    counters: Arc::clone(&counters),
-                });
-            }
-            let adapter = Arc::new(Adapter {
-                id,
-                priority: planned
-                    .priority_override
-                    .or(planned.own_priority)
-                    .unwrap_or(planned.default_priority),
-                name: planned.name,
-                owner: planned.owner,
-                mode: planned.mode,
-                seq: id,
-                scope: scope.clone(),
-                on_error: planned.on_error,
-                handler: planned.handler,
-                counters,
-                shared: Arc::clone(&shared),
-                disabled: AtomicBool::new(false),
-                warned_blocking: AtomicBool::new(false),
-                warnings: Default::default(),
-            });
-            let index = adapter.handler.hook().index();
-            touched[index] = true;
-            registration.ids.push(id);
-            registration.names.push(adapter.name.clone());
-            state
-                .by_name
-                .insert(adapter.name.clone(), Arc::clone(&adapter));
-            state.tables_mut()[index].insert(adapter);
-        }
-        self.publish(&state, &touched);
-        Ok(registration)
-    }
-
     /// Publishes the current tables of the touched hooks: one O(1) clone each.
-    fn publish(&self, state: &State, touched: &[bool; HOOK_COUNT]) {
+    pub(super) fn publish(&self, state: &State, touched: &[bool; HOOK_COUNT]) {
         for hook in HookType::ALL {
             let index = hook.index();
             if !touched[index] {
