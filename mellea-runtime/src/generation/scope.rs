@@ -103,13 +103,12 @@ impl Generation {
         self.live.as_ref().map(|l| l.info.id())
     }
 
-    /// The OTel context the body runs under: the caller's, or what a pre-call plugin put in the
-    /// generation's extensions.
-    pub fn body_context(&self) -> Context {
-        let Some(live) = &self.live else {
-            return Context::current();
-        };
-        live.info.body_context()
+    /// The context a pre-call plugin gave the body (the tracing plugin: one holding its span),
+    /// if one did; otherwise the body runs under its caller's, unchanged.
+    pub(super) fn replaced_body_context(&self) -> Option<Context> {
+        self.live
+            .as_ref()
+            .and_then(|live| live.info.replaced_body_context())
     }
 
     /// When the generation began.
@@ -185,11 +184,7 @@ impl Generation {
     /// When no plugin replaced the context, the body is polled as it is, under the caller's
     /// (attaching the context the caller already runs under would change nothing).
     pub async fn run<F: Future>(&mut self, body: F) -> F::Output {
-        let replaced = self
-            .live
-            .as_ref()
-            .and_then(|live| live.info.replaced_body_context());
-        let body = match replaced {
+        let body = match self.replaced_body_context() {
             Some(cx) => Either::Left(body.with_context(cx)),
             None => Either::Right(body),
         };

@@ -45,10 +45,7 @@ impl Generation {
         let chunk_events =
             has_listeners(HookType::GenerationEvent) && crate::env::CHUNK_EVENTS.get();
         Box::pin(InstrumentedStream {
-            cx: self
-                .live
-                .as_ref()
-                .and_then(|live| live.info.replaced_body_context()),
+            cx: self.replaced_body_context(),
             started: self.started().unwrap_or_else(Instant::now),
             generation: self,
             inner: stream,
